@@ -1,0 +1,56 @@
+## The pinned OpenSC, built twice under the build directory: 'stock' (pristine) and 'patched'
+## (patches/series applied in order), each installed into its own private prefix.
+## Re-running make rebuilds a tree only when the tarball, the configure flags or (patched) a patch changed.
+
+OPENSC_DIR = $(abs_top_builddir)/opensc
+OPENSC_STOCK_SRC = $(OPENSC_DIR)/stock/src
+OPENSC_PATCHED_SRC = $(OPENSC_DIR)/patched/src
+OPENSC_STOCK_PREFIX = $(OPENSC_DIR)/stock/prefix
+OPENSC_PATCHED_PREFIX = $(OPENSC_DIR)/patched/prefix
+OPENSC_SERIES = $(srcdir)/patches/series
+OPENSC_PATCH_FILES = $(addprefix $(srcdir)/patches/,$(shell sed -e 's/\#.*//' $(srcdir)/patches/series 2>/dev/null))
+PATCH_TREE = $(abs_top_builddir)/patch-tree
+
+OPENSC_BUILD = $(BASH) $(srcdir)/build-aux/opensc-build
+
+# Regenerated on every make, but only touched when its content changes.
+$(OPENSC_DIR)/inputs: FORCE
+	@mkdir -p $(OPENSC_DIR)
+	@{ echo "tarball: $(OPENSC_TARBALL)"; echo "flags: $(OPENSC_CONFIGURE_FLAGS)"; \
+	   echo "compiler: $$($(CC) --version | head -n1)"; } >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; echo "  OpenSC inputs changed"; fi
+
+$(OPENSC_DIR)/stock/.installed: $(OPENSC_DIR)/inputs $(srcdir)/build-aux/opensc-build
+	@rm -f $@
+	$(AM_V_GEN)$(OPENSC_BUILD) --variant stock --tarball '$(OPENSC_TARBALL)' --dir '$(OPENSC_DIR)/stock' \
+		--jobs $(OPENSC_JOBS) -- $(OPENSC_CONFIGURE_FLAGS)
+	@touch $@
+
+$(OPENSC_DIR)/patched/.installed: $(OPENSC_DIR)/inputs $(srcdir)/build-aux/opensc-build $(OPENSC_SERIES) $(OPENSC_PATCH_FILES)
+	@rm -f $@
+	$(AM_V_GEN)$(OPENSC_BUILD) --variant patched --tarball '$(OPENSC_TARBALL)' --dir '$(OPENSC_DIR)/patched' \
+		--patches '$(abs_srcdir)/patches' --jobs $(OPENSC_JOBS) -- $(OPENSC_CONFIGURE_FLAGS)
+	@touch $@
+
+opensc-stock: $(OPENSC_DIR)/stock/.installed
+opensc-patched: $(OPENSC_DIR)/patched/.installed
+opensc: opensc-stock opensc-patched
+
+all-local: opensc
+
+## Patch queue (doc/building.md)
+patch-tree:
+	@$(BASH) $(srcdir)/build-aux/patch-queue tree '$(OPENSC_TARBALL)' '$(srcdir)/patches' '$(PATCH_TREE)'
+
+export-patches:
+	@$(BASH) $(srcdir)/build-aux/patch-queue export '$(PATCH_TREE)' '$(srcdir)/patches'
+
+check-patches:
+	@$(BASH) $(srcdir)/build-aux/patch-queue check '$(OPENSC_TARBALL)' '$(srcdir)/patches'
+
+clean-local: clean-opensc
+clean-opensc:
+	-rm -rf $(OPENSC_DIR)
+
+.PHONY: FORCE opensc opensc-stock opensc-patched patch-tree export-patches check-patches clean-opensc
+FORCE:

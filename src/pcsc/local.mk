@@ -1,0 +1,1 @@
+## src/pcsc/local.mk — component fragment (see Makefile.am)

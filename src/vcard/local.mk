@@ -1,0 +1,1 @@
+## src/vcard/local.mk — component fragment (see Makefile.am)

@@ -1,0 +1,1 @@
+## src/vpcd/local.mk — component fragment (see Makefile.am)

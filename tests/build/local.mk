@@ -1,0 +1,9 @@
+## Build foundation tests: the pinned tarball is verified, the patch queue is consistent, the two
+## builds carry different identities, and OpenSC's own unit tests pass in the patched tree.
+TESTS += \
+	tests/build/test_tarball_checksum_refused.sh \
+	tests/build/test_check_patches.sh \
+	tests/build/test_identity_stock_vs_patched.sh \
+	tests/build/test_opensc_unittests_patched.sh
+EXTRA_DIST += tests/build/test_tarball_checksum_refused.sh tests/build/test_check_patches.sh \
+	tests/build/test_identity_stock_vs_patched.sh tests/build/test_opensc_unittests_patched.sh

@@ -1,0 +1,1 @@
+## tests/pcsc/local.mk — component fragment (see Makefile.am)

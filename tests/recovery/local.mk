@@ -1,0 +1,1 @@
+## tests/recovery/local.mk — component fragment (see Makefile.am)

@@ -1,0 +1,1 @@
+## tests/vcard/local.mk — component fragment (see Makefile.am)

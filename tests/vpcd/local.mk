@@ -1,0 +1,1 @@
+## tests/vpcd/local.mk — component fragment (see Makefile.am)
