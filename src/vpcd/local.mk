@@ -1,1 +1,20 @@
-## src/vpcd/local.mk — component fragment (see Makefile.am)
+## src/vpcd/local.mk — the vpcd bridge: serves a vcard::Card to pcscd through vsmartcard's vpcd.
+
+noinst_LTLIBRARIES += libvpcd.la
+libvpcd_la_SOURCES = \
+	src/vpcd/backoff.cpp src/vpcd/backoff.hpp \
+	src/vpcd/bridge.cpp src/vpcd/bridge.hpp \
+	src/vpcd/card_session.cpp src/vpcd/card_session.hpp \
+	src/vpcd/connection.cpp src/vpcd/connection.hpp \
+	src/vpcd/control.hpp \
+	src/vpcd/frame_codec.cpp src/vpcd/frame_codec.hpp \
+	src/vpcd/logger.cpp src/vpcd/logger.hpp \
+	src/vpcd/scripted_card.cpp src/vpcd/scripted_card.hpp \
+	src/vpcd/stop_event.cpp src/vpcd/stop_event.hpp \
+	src/vpcd/unique_fd.hpp
+libvpcd_la_CXXFLAGS = $(AM_CXXFLAGS) -pthread
+libvpcd_la_LIBADD = $(PTHREAD_LIBS)
+
+## vpcd-bridge (src/vpcd/main.cpp) links libvcard.la for card images; it is added here as soon
+## as src/vcard/local.mk defines libvcard.la.
+EXTRA_DIST += src/vpcd/main.cpp
