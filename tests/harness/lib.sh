@@ -1,0 +1,161 @@
+# shellcheck shell=bash
+# Harness functions for a script running inside tests/harness/netns-run: own pcscd (with vpcd),
+# the vpcd bridge and clients, all started here and stopped by PID. Source it, then:
+#
+#   harness_init WORKDIR          logs, reader.conf.d and state under WORKDIR; EXIT trap cleans up
+#   harness_start_pcscd           pcscd -f -d, log appended to WORKDIR/pcscd.log; waits for its socket
+#   harness_stop_pcscd SIGNAL     TERM or KILL, waits for the process to end
+#   harness_restart_pcscd SIGNAL [DOWN_SECONDS]   stop, stay down, start; HARNESS_BACK_MS = when it is back
+#   harness_start_bridge ARGS...  vpcd-bridge ARGS --port PORT, log WORKDIR/bridge.log
+#   harness_stop_bridge           SIGTERM (the bridge saves its card image), waits
+#   harness_spawn NAME CMD...     any background process, stopped at exit (TERM, then KILL)
+#   harness_now_ms                wall clock in milliseconds
+#   harness_log MESSAGE           timestamped line to stdout and WORKDIR/harness.log
+
+_harness_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/harness/prereqs.sh
+. "$_harness_here/prereqs.sh"
+
+HARNESS_DIR=""
+HARNESS_VPCD_PORT=${HARNESS_VPCD_PORT:-35963}
+PCSCD_PID=""
+BRIDGE_PID=""
+HARNESS_BACK_MS=0
+HARNESS_RESTARTS=0
+declare -a _harness_pids=()
+declare -A _harness_names=()
+
+harness_now_ms() { date +%s%3N; }
+
+harness_log()
+{
+	local line
+	line="$(date -u +%H:%M:%S.%3N) harness: $*"
+	echo "$line"
+	[ -n "$HARNESS_DIR" ] && echo "$line" >>"$HARNESS_DIR/harness.log"
+	return 0
+}
+
+harness_die()
+{
+	harness_log "FATAL: $*"
+	exit 1
+}
+
+harness_init()
+{
+	[ "${HARNESS_IN_NAMESPACE:-0}" = 1 ] ||
+		{ echo "harness: refusing to run outside tests/harness/netns-run (would touch the system pcscd)" >&2; exit 1; }
+	HARNESS_DIR=$1
+	mkdir -p "$HARNESS_DIR/reader.conf.d"
+	HARNESS_DIR=$(cd "$HARNESS_DIR" && pwd)
+	cat >"$HARNESS_DIR/reader.conf.d/vpcd" <<-CONF
+		FRIENDLYNAME "Virtual PCD"
+		DEVICENAME   /dev/null:$HARNESS_VPCD_PORT
+		LIBPATH      $(harness_vpcd_driver)
+		CHANNELID    $HARNESS_VPCD_PORT
+	CONF
+	trap harness_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# Start a background process and remember it for cleanup.
+harness_spawn()
+{
+	local name=$1
+	shift
+	"$@" &
+	local pid=$!
+	_harness_pids+=("$pid")
+	_harness_names[$pid]=$name
+	HARNESS_SPAWNED_PID=$pid
+}
+
+_harness_forget()
+{
+	local pid=$1 p
+	local keep=()
+	for p in "${_harness_pids[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
+	_harness_pids=("${keep[@]}")
+	unset "_harness_names[$pid]"
+}
+
+# Stop one process: SIGNAL, then wait up to 5 s, then SIGKILL.
+harness_stop_pid()
+{
+	local pid=$1 sig=${2:-TERM} i
+	kill -s "$sig" "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		harness_log "${_harness_names[$pid]:-pid $pid} ignored SIG$sig for 5 s; SIGKILL"
+		kill -s KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+	_harness_forget "$pid"
+}
+
+harness_cleanup()
+{
+	local rc=$? i pid
+	for ((i = ${#_harness_pids[@]} - 1; i >= 0; i--)); do
+		pid=${_harness_pids[$i]}
+		harness_stop_pid "$pid" TERM
+	done
+	return $rc
+}
+
+harness_start_pcscd()
+{
+	local i
+	# After a SIGKILL the socket and the pid file stay behind; pcscd (like systemd's unit) starts
+	# fresh — remove them so "socket exists" means "this pcscd is up".
+	rm -f /run/pcscd/pcscd.comm /run/pcscd/pcscd.pid
+	echo "=== $(date -u +%H:%M:%S.%3N) harness: pcscd start" >>"$HARNESS_DIR/pcscd.log"
+	harness_spawn pcscd "$(harness_pcscd)" --foreground --debug --config "$HARNESS_DIR/reader.conf.d" \
+		>>"$HARNESS_DIR/pcscd.log" 2>&1
+	PCSCD_PID=$HARNESS_SPAWNED_PID
+	for ((i = 0; i < 200; i++)); do
+		[ -S /run/pcscd/pcscd.comm ] && break
+		kill -0 "$PCSCD_PID" 2>/dev/null || harness_die "pcscd exited at start; see $HARNESS_DIR/pcscd.log"
+		sleep 0.025
+	done
+	[ -S /run/pcscd/pcscd.comm ] || harness_die "pcscd socket did not appear in 5 s; see $HARNESS_DIR/pcscd.log"
+	HARNESS_BACK_MS=$(harness_now_ms)
+}
+
+harness_stop_pcscd()
+{
+	local sig=${1:-TERM}
+	[ -n "$PCSCD_PID" ] || return 0
+	echo "=== $(date -u +%H:%M:%S.%3N) harness: pcscd SIG$sig" >>"$HARNESS_DIR/pcscd.log"
+	harness_stop_pid "$PCSCD_PID" "$sig"
+	PCSCD_PID=""
+}
+
+harness_restart_pcscd()
+{
+	local sig=${1:-TERM} down=${2:-0.5}
+	harness_stop_pcscd "$sig"
+	sleep "$down"
+	harness_start_pcscd
+	HARNESS_RESTARTS=$((HARNESS_RESTARTS + 1))
+	harness_log "pcscd restarted (SIG$sig, down ${down}s), restart #$HARNESS_RESTARTS"
+}
+
+harness_start_bridge()
+{
+	harness_spawn vpcd-bridge "$(harness_bridge)" --port "$HARNESS_VPCD_PORT" --backoff-max 200 \
+		--log "$HARNESS_DIR/bridge.log" "$@"
+	BRIDGE_PID=$HARNESS_SPAWNED_PID
+}
+
+harness_stop_bridge()
+{
+	[ -n "$BRIDGE_PID" ] || return 0
+	harness_stop_pid "$BRIDGE_PID" TERM
+	BRIDGE_PID=""
+}
