@@ -1,0 +1,106 @@
+# shellcheck shell=bash
+# Shared by the end-to-end tests and the demo: requirements, card personalisation, one variant run
+# inside its own namespace, and the side-by-side table.
+#
+# Environment (set by `make check` / `make demo`): top_srcdir, top_builddir, OPENSC_STOCK_PREFIX,
+# OPENSC_PATCHED_PREFIX; optional PCSCD, VPCD_DRIVER, VPCD_BRIDGE, VCARD_TOOL.
+
+e2e_src=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+e2e_build=${top_builddir:-$(pwd)}
+export top_srcdir=$e2e_src top_builddir=$e2e_build
+E2E_HARNESS="$e2e_src/tests/harness"
+E2E_DIR="$e2e_src/tests/e2e"
+E2E_PIN=${E2E_PIN:-123456}
+export E2E_PIN
+# shellcheck source=tests/harness/prereqs.sh
+. "$E2E_HARNESS/prereqs.sh"
+
+e2e_vcard_tool() { echo "${VCARD_TOOL:-$e2e_build/vcard-tool}"; }
+
+# Name everything missing on stderr; 1 if anything is.
+e2e_prereqs()
+{
+	local bad=0 t
+	harness_prereqs || bad=1
+	for t in ssh-agent ssh-add ssh-keygen timeout; do
+		command -v "$t" >/dev/null 2>&1 || { echo "missing: $t (Debian package openssh-client / coreutils)" >&2; bad=1; }
+	done
+	[ -x "$(e2e_vcard_tool)" ] || { echo "missing: vcard-tool ($(e2e_vcard_tool); build it with 'make vcard-tool')" >&2; bad=1; }
+	if [ -z "${OPENSC_STOCK_PREFIX:-}" ] || [ ! -x "$OPENSC_STOCK_PREFIX/bin/pkcs15-init" ]; then
+		echo "missing: stock OpenSC (OPENSC_STOCK_PREFIX='${OPENSC_STOCK_PREFIX:-}'; 'make opensc-stock')" >&2
+		bad=1
+	fi
+	return $bad
+}
+
+# e2e_variant_available PREFIX: the prefix has the PKCS#11 module and the tools.
+e2e_variant_available()
+{
+	[ -n "${1:-}" ] && [ -r "$1/lib/opensc-pkcs11.so" ] && [ -x "$1/bin/opensc-tool" ]
+}
+
+# e2e_personalise WORKDIR → prints the personalised image's path (virtual ePass2003, PIN $E2E_PIN,
+# RSA-2048 key), made with the stock pkcs15-init in its own namespace.
+e2e_personalise()
+{
+	local work=$1
+	mkdir -p "$work"
+	if ! OPENSC_PREFIX="$OPENSC_STOCK_PREFIX" VCARD_TOOL="$(e2e_vcard_tool)" \
+		"$E2E_HARNESS/netns-run" "$E2E_DIR/personalise.sh" "$work/epass2003.json" "$work/personalise" \
+		>"$work/personalise.out" 2>&1; then
+		cat "$work/personalise.out" >&2
+		return 1
+	fi
+	echo "$work/epass2003.json"
+}
+
+# e2e_run_ssh_variant NAME PREFIX WORKDIR IMAGE: the OpenSSH scenario for one OpenSC, on a fresh copy
+# of the card image; its result is WORKDIR/result.env.
+e2e_run_ssh_variant()
+{
+	local name=$1 prefix=$2 work=$3 image=$4
+	mkdir -p "$work"
+	cp "$image" "$work/card.json"
+	E2E_VARIANT=$name E2E_PREFIX=$prefix E2E_WORKDIR=$work E2E_BRIDGE_ARGS="--card $work/card.json" \
+		timeout 300 "$E2E_HARNESS/netns-run" "$E2E_DIR/ssh_agent_scenario.sh" 2>&1 | tee "$work/scenario.out" |
+		sed "s/^/  [$name] /"
+	[ -r "$work/result.env" ]
+}
+
+# e2e_result FILE KEY: one value of a result.env
+e2e_result()
+{
+	(
+		# shellcheck disable=SC1090
+		. "$1"
+		eval "echo \"\${$2[*]}\""
+	)
+}
+
+# e2e_table STOCK_RESULT PATCHED_RESULT (a missing file shows as "not run")
+e2e_table()
+{
+	local s=$1 p=$2
+	col()
+	{
+		local f=$1 what=$2
+		if [ ! -r "$f" ]; then echo "not run"; return; fi
+		if [ "$(e2e_result "$f" status)" != done ]; then echo "setup failed"; return; fi
+		case $what in
+		sigs) echo "$(e2e_result "$f" sig_ok) OK / $(e2e_result "$f" sig_fail) failed" ;;
+		restarts) echo "$(e2e_result "$f" restarts_survived) of $(e2e_result "$f" restarts)" ;;
+		recovery)
+			local v out=""
+			for v in $(e2e_result "$f" recovery_ms); do
+				if [ "$v" = - ]; then out="$out never"; else out="$out ${v}ms"; fi
+			done
+			echo "${out# }"
+			;;
+		esac
+	}
+	printf '%-36s | %-28s | %-28s\n' "" "stock OpenSC 0.27.1" "patched OpenSC 0.27.1"
+	printf '%-36s-+-%-28s-+-%-28s\n' "------------------------------------" "----------------------------" "----------------------------"
+	printf '%-36s | %-28s | %-28s\n' "signatures OK / failed" "$(col "$s" sigs)" "$(col "$p" sigs)"
+	printf '%-36s | %-28s | %-28s\n' "pcscd restarts survived" "$(col "$s" restarts)" "$(col "$p" restarts)"
+	printf '%-36s | %-28s | %-28s\n' "service back -> first good signature" "$(col "$s" recovery)" "$(col "$p" recovery)"
+}

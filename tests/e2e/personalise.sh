@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Personalise a virtual ePass2003 the way a user personalises a real one, run inside
+# tests/harness/netns-run: blank image (vcard-tool create) → vpcd bridge → own pcscd →
+# OpenSC's pkcs15-init (PKCS#15 with one PIN, an RSA-2048 key generated on the card).
+#
+#   personalise.sh OUTPUT_IMAGE WORKDIR
+# Environment: OPENSC_PREFIX (whose pkcs15-init to use), VCARD_TOOL (default $top_builddir/vcard-tool),
+# E2E_PIN (123456), E2E_PUK (12345678), E2E_KEY (rsa/2048), E2E_SM_VARIANT (vcard-tool's default).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/../harness/lib.sh"
+
+output=$1
+harness_init "$2"
+prefix=${OPENSC_PREFIX:?}
+vcard_tool=${VCARD_TOOL:-${top_builddir:-.}/vcard-tool}
+pin=${E2E_PIN:-123456}
+puk=${E2E_PUK:-12345678}
+key=${E2E_KEY:-rsa/2048}
+export OPENSC_CONF="$HARNESS_DIR/opensc.conf"
+echo 'app default { }' >"$OPENSC_CONF"
+
+image="$HARNESS_DIR/card.json"
+rm -f "$image"
+variant_args=()
+[ -n "${E2E_SM_VARIANT:-}" ] && variant_args=(--variant "$E2E_SM_VARIANT")
+"$vcard_tool" create "$image" "${variant_args[@]}" --serial 0102030405060708 >"$HARNESS_DIR/personalise.log" 2>&1 ||
+	harness_die "vcard-tool create failed: $(cat "$HARNESS_DIR/personalise.log")"
+
+harness_start_pcscd
+harness_start_bridge --card "$image"
+for _ in $(seq 1 100); do
+	"$prefix/bin/opensc-tool" --atr >/dev/null 2>&1 && break
+	sleep 0.1
+done
+run()
+{
+	echo "+ $*" >>"$HARNESS_DIR/personalise.log"
+	"$@" >>"$HARNESS_DIR/personalise.log" 2>&1 || harness_die "failed: $* (see $HARNESS_DIR/personalise.log)"
+}
+run "$prefix/bin/pkcs15-init" --create-pkcs15 --profile pkcs15+onepin --pin "$pin" --puk "$puk" --label VirtualEpass
+run "$prefix/bin/pkcs15-init" --generate-key "$key" --auth-id 01 --pin "$pin" --label "e2e key"
+run "$prefix/bin/pkcs15-tool" --list-keys
+harness_stop_bridge # SIGTERM: the bridge saves the image
+cp "$image" "$output.tmp" && mv -f "$output.tmp" "$output"
+harness_log "personalised ePass2003 image: $output (PIN $pin, key $key)"
