@@ -15,6 +15,7 @@ libvpcd_la_SOURCES = \
 libvpcd_la_CXXFLAGS = $(AM_CXXFLAGS) -pthread
 libvpcd_la_LIBADD = $(PTHREAD_LIBS)
 
-## vpcd-bridge (src/vpcd/main.cpp) links libvcard.la for card images; it is added here as soon
-## as src/vcard/local.mk defines libvcard.la.
-EXTRA_DIST += src/vpcd/main.cpp
+bin_PROGRAMS += vpcd-bridge
+vpcd_bridge_SOURCES = src/vpcd/main.cpp
+vpcd_bridge_CXXFLAGS = $(AM_CXXFLAGS) -pthread
+vpcd_bridge_LDADD = libvpcd.la libvcard.la $(OPENSSL_LIBS) $(PTHREAD_LIBS)
