@@ -1,9 +1,9 @@
 ## tests/e2e/local.mk — end to end through a real pcscd (private namespaces, tests/harness/) with the
 ## vpcd bridge and the virtual ePass2003: OpenSSH's ssh-agent across pcscd restarts, stock vs patched.
 
-E2E_SCRIPTS = tests/e2e/test_harness_selftest.sh tests/e2e/test_ssh_agent_restart.sh
-TESTS += $(E2E_SCRIPTS)
-dist_check_SCRIPTS += $(E2E_SCRIPTS)
+e2e_test_list = tests/e2e/test_harness_selftest.sh tests/e2e/test_ssh_agent_restart.sh
+TESTS += $(e2e_test_list)
+dist_check_SCRIPTS += $(e2e_test_list)
 EXTRA_DIST += tests/e2e/common.sh tests/e2e/personalise.sh tests/e2e/ssh_agent_scenario.sh tests/e2e/demo.sh \
 	tests/harness/netns-run tests/harness/lib.sh tests/harness/prereqs.sh tests/harness/selftest.sh
 
