@@ -67,6 +67,20 @@ e2e_run_ssh_variant()
 	[ -r "$work/result.env" ]
 }
 
+# e2e_run_p11_variant NAME PREFIX WORKDIR IMAGE: the raw PKCS#11 scenario (one session across
+# restarts) for one OpenSC; result in WORKDIR/result.env.
+e2e_run_p11_variant()
+{
+	local name=$1 prefix=$2 work=$3 image=$4
+	mkdir -p "$work"
+	cp "$image" "$work/card.json"
+	E2E_VARIANT=$name E2E_PREFIX=$prefix E2E_WORKDIR=$work E2E_BRIDGE_ARGS="--card $work/card.json" \
+		P11_CLIENT="${P11_CLIENT:-$e2e_build/tests/e2e/p11-session-loop}" \
+		timeout 300 "$E2E_HARNESS/netns-run" "$E2E_DIR/p11_scenario.sh" 2>&1 | tee "$work/scenario.out" |
+		sed "s/^/  [$name] /"
+	[ -r "$work/result.env" ]
+}
+
 # e2e_result FILE KEY: one value of a result.env
 e2e_result()
 {
@@ -103,4 +117,36 @@ e2e_table()
 	printf '%-36s | %-28s | %-28s\n' "signatures OK / failed" "$(col "$s" sigs)" "$(col "$p" sigs)"
 	printf '%-36s | %-28s | %-28s\n' "pcscd restarts survived" "$(col "$s" restarts)" "$(col "$p" restarts)"
 	printf '%-36s | %-28s | %-28s\n' "service back -> first good signature" "$(col "$s" recovery)" "$(col "$p" recovery)"
+}
+
+# e2e_verdict WORKDIR PATCHED_RAN: assert stock fails and patched survives; prints why; returns
+# 0 (as expected), 1 (not), 77 (stock as expected, patched not built).
+e2e_verdict()
+{
+	local work=$1 patched_ran=$2 failures=0 s="$1/stock/result.env" p="$1/patched/result.env"
+	if [ ! -r "$s" ] || [ "$(e2e_result "$s" status)" != done ]; then
+		echo "FAIL: stock scenario did not run: $(e2e_result "$s" reason 2>/dev/null)"
+		failures=$((failures + 1))
+	elif [ "$(e2e_result "$s" restarts_survived)" != 0 ] || [ "$(e2e_result "$s" sig_fail)" = 0 ]; then
+		echo "FAIL: stock OpenSC survived pcscd restarts; the scenario no longer reproduces OpenSC #3395"
+		failures=$((failures + 1))
+	else
+		echo "ok: stock fails after a pcscd restart as measured ($(e2e_result "$s" first_fail_reason | cut -c1-80))"
+	fi
+	if [ "$patched_ran" = 0 ]; then
+		echo "patched OpenSC not available (OPENSC_PATCHED_PREFIX='${OPENSC_PATCHED_PREFIX:-}')"
+		[ $failures = 0 ] && return 77
+		return 1
+	fi
+	if [ ! -r "$p" ] || [ "$(e2e_result "$p" status)" != done ]; then
+		echo "FAIL: patched scenario did not run: $(e2e_result "$p" reason 2>/dev/null)"
+		failures=$((failures + 1))
+	elif [ "$(e2e_result "$p" restarts_survived)" != "$(e2e_result "$p" restarts_planned)" ] ||
+		[ "$(e2e_result "$p" restarts)" != "$(e2e_result "$p" restarts_planned)" ]; then
+		echo "FAIL: patched OpenSC survived $(e2e_result "$p" restarts_survived) of $(e2e_result "$p" restarts_planned) restarts"
+		failures=$((failures + 1))
+	else
+		echo "ok: patched survived every restart ($(e2e_result "$p" outage_fail) attempt(s) failed before the card was back)"
+	fi
+	[ $failures = 0 ]
 }

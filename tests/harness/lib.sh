@@ -85,16 +85,19 @@ _harness_forget()
 harness_stop_pid()
 {
 	local pid=$1 sig=${2:-TERM} i
-	kill -s "$sig" "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		harness_log "${_harness_names[$pid]:-pid $pid} ignored SIG$sig for 5 s; SIGKILL"
-		kill -s KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
+	# stderr off while bash reaps the job: no "Killed" job notices in the logs.
+	{
+		kill -s "$sig" "$pid" || true
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" || break
+			sleep 0.05
+		done
+		if kill -0 "$pid"; then
+			harness_log "${_harness_names[$pid]:-pid $pid} ignored SIG$sig for 5 s; SIGKILL"
+			kill -s KILL "$pid" || true
+		fi
+		wait "$pid" || true
+	} 2>/dev/null
 	_harness_forget "$pid"
 }
 
