@@ -1,1 +1,12 @@
-## tests/pcsc/local.mk — component fragment (see Makefile.am)
+## tests/pcsc/local.mk — libvpcsc: PC/SC semantics, fault plans, and stock OpenSC through the provider.
+## The cmocka binaries link libvpcsc.la directly (SCard* are the provider's; no libpcsclite).
+
+pcsc_test_cxxflags = $(AM_CXXFLAGS) $(PCSC_CFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/tests/pcsc -pthread
+pcsc_test_ldadd = libvpcsc.la $(CMOCKA_LIBS) $(PTHREAD_LIBS)
+
+check_PROGRAMS += tests/pcsc/test_provider_semantics
+TESTS += tests/pcsc/test_provider_semantics
+
+tests_pcsc_test_provider_semantics_SOURCES = tests/pcsc/test_provider_semantics.cpp tests/pcsc/common.hpp
+tests_pcsc_test_provider_semantics_CXXFLAGS = $(pcsc_test_cxxflags)
+tests_pcsc_test_provider_semantics_LDADD = $(pcsc_test_ldadd)

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The exported C ABI of libvpcsc.so: pcsc-lite's SCard* functions and the
+// vpcsc_* inspection/control API. Every body goes through a guard.
+//
+// The provider is, by nature, one per process: the Service below is the
+// only global, created on first use (scenario read from the environment
+// then) and destroyed at unload/exit (statistics dumped then).
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include <winscard.h>
+
+#include "pcsc/guard.hpp"
+#include "pcsc/service.hpp"
+#include "pcsc/vpcsc.h"
+
+namespace pcsc {
+
+namespace {
+
+Service &
+service()
+{
+	static Service instance;
+	return instance;
+}
+
+thread_local std::string last_error;
+
+int
+inject(const std::string &json)
+{
+	service().inject(json);
+	return 0;
+}
+
+std::string
+quoted(const char *s)
+{
+	return nlohmann::json(std::string(s)).dump();
+}
+
+} // namespace
+
+void
+set_last_error(const std::string &message) noexcept
+{
+	try {
+		last_error = message;
+	} catch (...) {
+	}
+}
+
+} // namespace pcsc
+
+using pcsc::guard;
+using pcsc::guard_api;
+using pcsc::service;
+
+extern "C" {
+
+LONG
+SCardEstablishContext(DWORD dwScope, LPCVOID, LPCVOID, LPSCARDCONTEXT phContext)
+{
+	return guard([&] { return service().establish_context(dwScope, phContext); });
+}
+
+LONG
+SCardReleaseContext(SCARDCONTEXT hContext)
+{
+	return guard([&] { return service().release_context(hContext); });
+}
+
+LONG
+SCardIsValidContext(SCARDCONTEXT hContext)
+{
+	return guard([&] { return service().is_valid_context(hContext); });
+}
+
+LONG
+SCardConnect(SCARDCONTEXT hContext, LPCSTR szReader, DWORD dwShareMode, DWORD dwPreferredProtocols,
+	     LPSCARDHANDLE phCard, LPDWORD pdwActiveProtocol)
+{
+	return guard([&] {
+		return service().connect(hContext, szReader, dwShareMode, dwPreferredProtocols, phCard,
+					 pdwActiveProtocol);
+	});
+}
+
+LONG
+SCardReconnect(SCARDHANDLE hCard, DWORD dwShareMode, DWORD dwPreferredProtocols, DWORD dwInitialization,
+	       LPDWORD pdwActiveProtocol)
+{
+	return guard([&] {
+		return service().reconnect(hCard, dwShareMode, dwPreferredProtocols, dwInitialization,
+					   pdwActiveProtocol);
+	});
+}
+
+LONG
+SCardDisconnect(SCARDHANDLE hCard, DWORD dwDisposition)
+{
+	return guard([&] { return service().disconnect(hCard, dwDisposition); });
+}
+
+LONG
+SCardBeginTransaction(SCARDHANDLE hCard)
+{
+	return guard([&] { return service().begin_transaction(hCard); });
+}
+
+LONG
+SCardEndTransaction(SCARDHANDLE hCard, DWORD dwDisposition)
+{
+	return guard([&] { return service().end_transaction(hCard, dwDisposition); });
+}
+
+LONG
+SCardStatus(SCARDHANDLE hCard, LPSTR szReaderName, LPDWORD pcchReaderLen, LPDWORD pdwState, LPDWORD pdwProtocol,
+	    LPBYTE pbAtr, LPDWORD pcbAtrLen)
+{
+	return guard([&] {
+		return service().status(hCard, szReaderName, pcchReaderLen, pdwState, pdwProtocol, pbAtr, pcbAtrLen);
+	});
+}
+
+LONG
+SCardGetStatusChange(SCARDCONTEXT hContext, DWORD dwTimeout, SCARD_READERSTATE *rgReaderStates, DWORD cReaders)
+{
+	return guard([&] { return service().get_status_change(hContext, dwTimeout, rgReaderStates, cReaders); });
+}
+
+LONG
+SCardCancel(SCARDCONTEXT hContext)
+{
+	return guard([&] { return service().cancel(hContext); });
+}
+
+LONG
+SCardTransmit(SCARDHANDLE hCard, const SCARD_IO_REQUEST *pioSendPci, LPCBYTE pbSendBuffer, DWORD cbSendLength,
+	      SCARD_IO_REQUEST *pioRecvPci, LPBYTE pbRecvBuffer, LPDWORD pcbRecvLength)
+{
+	return guard([&] {
+		return service().transmit(hCard, pioSendPci, pbSendBuffer, cbSendLength, pioRecvPci, pbRecvBuffer,
+					  pcbRecvLength);
+	});
+}
+
+LONG
+SCardListReaders(SCARDCONTEXT hContext, LPCSTR, LPSTR mszReaders, LPDWORD pcchReaders)
+{
+	return guard([&] { return service().list_readers(hContext, mszReaders, pcchReaders); });
+}
+
+LONG
+SCardFreeMemory(SCARDCONTEXT hContext, LPCVOID pvMem)
+{
+	return guard([&] { return service().free_memory(hContext, pvMem); });
+}
+
+LONG
+SCardGetAttrib(SCARDHANDLE hCard, DWORD dwAttrId, LPBYTE pbAttr, LPDWORD pcbAttrLen)
+{
+	return guard([&] { return service().get_attrib(hCard, dwAttrId, pbAttr, pcbAttrLen); });
+}
+
+LONG
+SCardControl(SCARDHANDLE hCard, DWORD dwControlCode, LPCVOID pbSendBuffer, DWORD cbSendLength, LPVOID pbRecvBuffer,
+	     DWORD cbRecvLength, LPDWORD lpBytesReturned)
+{
+	return guard([&] {
+		return service().control(hCard, dwControlCode, pbSendBuffer, cbSendLength, pbRecvBuffer, cbRecvLength,
+					 lpBytesReturned);
+	});
+}
+
+int
+vpcsc_reset(const char *scenario_json)
+{
+	return guard_api(-1, [&] {
+		if (scenario_json) {
+			const std::string text(scenario_json);
+			service().reset(&text);
+		} else {
+			service().reset(nullptr);
+		}
+		return 0;
+	});
+}
+
+int
+vpcsc_inject(const char *action_json)
+{
+	return guard_api(-1, [&] {
+		if (action_json == nullptr)
+			throw std::invalid_argument("action: NULL");
+		return pcsc::inject(action_json);
+	});
+}
+
+int
+vpcsc_service_lost(void)
+{
+	return guard_api(-1, [] { return pcsc::inject(R"({"type":"service_lost"})"); });
+}
+
+int
+vpcsc_service_down(unsigned long ms)
+{
+	return guard_api(-1, [&] {
+		return pcsc::inject(ms ? R"({"type":"service_down","ms":)" + std::to_string(ms) + "}"
+				       : std::string(R"({"type":"service_down"})"));
+	});
+}
+
+int
+vpcsc_service_up(void)
+{
+	return guard_api(-1, [] { return pcsc::inject(R"({"type":"service_up"})"); });
+}
+
+int
+vpcsc_card_reset(unsigned reader)
+{
+	return guard_api(-1, [&] {
+		return pcsc::inject(R"({"type":"card_reset","reader":)" + std::to_string(reader) + "}");
+	});
+}
+
+int
+vpcsc_card_remove(unsigned reader)
+{
+	return guard_api(-1, [&] {
+		return pcsc::inject(R"({"type":"card_remove","reader":)" + std::to_string(reader) + "}");
+	});
+}
+
+int
+vpcsc_card_insert(unsigned reader, const char *card)
+{
+	return guard_api(-1, [&] {
+		std::string j = R"({"type":"card_insert","reader":)" + std::to_string(reader);
+		if (card)
+			j += ",\"card\":" + pcsc::quoted(card);
+		return pcsc::inject(j + "}");
+	});
+}
+
+int
+vpcsc_card_swap(unsigned reader, const char *card)
+{
+	return guard_api(-1, [&] {
+		if (card == nullptr)
+			throw std::invalid_argument("card: NULL");
+		return pcsc::inject(R"({"type":"card_swap","reader":)" + std::to_string(reader) +
+				    ",\"card\":" + pcsc::quoted(card) + "}");
+	});
+}
+
+long
+vpcsc_calls(const char *entry_point)
+{
+	return guard_api(-1L, [&] {
+		if (entry_point == nullptr)
+			throw std::invalid_argument("entry_point: NULL");
+		return static_cast<long>(service().calls(entry_point));
+	});
+}
+
+long
+vpcsc_live_contexts(void)
+{
+	return guard_api(-1L, [] { return static_cast<long>(service().live_contexts()); });
+}
+
+long
+vpcsc_live_handles(void)
+{
+	return guard_api(-1L, [] { return static_cast<long>(service().live_handles()); });
+}
+
+long
+vpcsc_zombie_handles(void)
+{
+	return guard_api(-1L, [] { return static_cast<long>(service().zombie_handles()); });
+}
+
+long
+vpcsc_open_transactions(void)
+{
+	return guard_api(-1L, [] { return static_cast<long>(service().open_transactions()); });
+}
+
+long
+vpcsc_apdus(void)
+{
+	return guard_api(-1L, [] { return static_cast<long>(service().apdus()); });
+}
+
+long
+vpcsc_injections(void)
+{
+	return guard_api(-1L, [] { return static_cast<long>(service().injections()); });
+}
+
+char *
+vpcsc_stats_json(void)
+{
+	return guard_api(static_cast<char *>(nullptr), [] {
+		const std::string text = service().stats().dump(2);
+		char *out = static_cast<char *>(std::malloc(text.size() + 1));
+		if (out == nullptr)
+			throw std::bad_alloc();
+		std::memcpy(out, text.c_str(), text.size() + 1);
+		return out;
+	});
+}
+
+void
+vpcsc_free(void *p)
+{
+	std::free(p);
+}
+
+const char *
+vpcsc_last_error(void)
+{
+	return pcsc::last_error.c_str();
+}
+
+} // extern "C"

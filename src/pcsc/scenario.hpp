@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The provider's configuration: readers, cards and a fault plan, from JSON.
+// Every malformed or unknown field is a fault::ConfigError naming it.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fault/plan.hpp"
+#include "vcard/card.hpp"
+
+namespace pcsc {
+
+struct CardSpec {
+	enum class Type { Scripted, Image };
+	Type type = Type::Scripted;
+	std::string field;          // "cards.<name>", for error messages
+	unsigned long protocol = 0; // SCARD_PROTOCOL_T0/T1; 0 = from the ATR
+	// scripted
+	vcard::Bytes atr;
+	struct Entry {
+		vcard::Bytes command;
+		bool prefix = false;
+		vcard::Bytes response;
+	};
+	std::vector<Entry> responses;
+	int echo_ins = -1;
+	vcard::Bytes default_response;
+	// image
+	std::string path;
+};
+
+struct ReaderSpec {
+	std::string name;                // base name; the provider appends " %02X 00"
+	std::optional<std::string> card; // name in Scenario::cards
+};
+
+struct Scenario {
+	std::vector<ReaderSpec> readers;
+	std::map<std::string, CardSpec> cards;
+	fault::Plan plan;
+	std::string event_log;
+	std::string stats_file;
+
+	// base_dir resolves relative image paths ("" = current directory).
+	static Scenario parse(const nlohmann::json &j, const std::string &base_dir);
+	static Scenario parse_text(const std::string &text, const std::string &base_dir);
+	// VPCSC_SCENARIO (file) or VPCSC_SCENARIO_JSON (inline), else
+	// builtin(); then VPCSC_EVENT_LOG, VPCSC_STATS_FILE, VPCSC_SEED override.
+	static Scenario from_environment();
+	// One reader "Virtual Reader 00 00" holding the built-in scripted card "scripted".
+	static Scenario builtin();
+};
+
+} // namespace pcsc

@@ -1,0 +1,1119 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "pcsc/service.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include <reader.h>
+
+#include "fault/config_error.hpp"
+#include "fault/scard_code.hpp"
+#include "pcsc/card_factory.hpp"
+
+namespace pcsc {
+
+namespace {
+
+using fault::EntryPoint;
+
+constexpr const char pnp_notification[] = "\\\\?PnP?\\Notification";
+constexpr DWORD infinite = 0xFFFFFFFF;
+constexpr DWORD compared_state_bits = SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE | SCARD_STATE_EMPTY |
+				      SCARD_STATE_PRESENT | SCARD_STATE_EXCLUSIVE | SCARD_STATE_INUSE |
+				      SCARD_STATE_MUTE;
+constexpr DWORD ifd_version = 0x01000000; // 1.0.0
+constexpr const char vendor_name[] = "vpcsc";
+
+std::string
+reader_name(const std::string &base, std::size_t index)
+{
+	char suffix[16];
+	std::snprintf(suffix, sizeof suffix, " %02X 00", static_cast<unsigned>(index & 0xFF));
+	return base + suffix;
+}
+
+// Copy `data` out following the PC/SC buffer protocol: NULL buffer = size
+// query, SCARD_AUTOALLOCATE = allocate (freed by SCardFreeMemory), too small
+// = SCARD_E_INSUFFICIENT_BUFFER with the needed size.
+LONG
+copy_out(const void *data, std::size_t size, void *buf, DWORD *len, std::set<void *> &allocations)
+{
+	if (buf == nullptr) {
+		*len = size;
+		return SCARD_S_SUCCESS;
+	}
+	if (*len == SCARD_AUTOALLOCATE) {
+		void *p = std::malloc(size ? size : 1);
+		if (p == nullptr)
+			throw std::bad_alloc();
+		allocations.insert(p);
+		std::memcpy(p, data, size);
+		*static_cast<void **>(buf) = p;
+		*len = size;
+		return SCARD_S_SUCCESS;
+	}
+	if (*len < size) {
+		*len = size;
+		return SCARD_E_INSUFFICIENT_BUFFER;
+	}
+	std::memcpy(buf, data, size);
+	*len = size;
+	return SCARD_S_SUCCESS;
+}
+
+bool
+valid_share(DWORD share)
+{
+	return share == SCARD_SHARE_EXCLUSIVE || share == SCARD_SHARE_SHARED || share == SCARD_SHARE_DIRECT;
+}
+
+bool
+valid_disposition(DWORD d)
+{
+	return d == SCARD_LEAVE_CARD || d == SCARD_RESET_CARD || d == SCARD_UNPOWER_CARD || d == SCARD_EJECT_CARD;
+}
+
+} // namespace
+
+Service::Service()
+{
+	try {
+		load(Scenario::from_environment());
+	} catch (const fault::ConfigError &e) {
+		config_error_ = e.what();
+		std::fprintf(stderr, "vpcsc: scenario error: %s\n", e.what());
+	}
+}
+
+Service::~Service()
+{
+	// Dump statistics at unload/exit when asked to; never throw from here.
+	try {
+		if (!scenario_.stats_file.empty()) {
+			std::ofstream out(scenario_.stats_file);
+			out << stats().dump(2) << "\n";
+		}
+	} catch (...) {
+	}
+	for (void *p : allocations_)
+		std::free(p);
+}
+
+void
+Service::reset(const std::string *scenario_json)
+{
+	Lock lk(mutex_);
+	for (auto &c : contexts_)
+		c.second.dead = true; // wake and fail anybody still waiting
+	cv_.notify_all();
+	try {
+		config_error_.clear();
+		load(scenario_json ? Scenario::parse_text(*scenario_json, "") : Scenario::from_environment());
+	} catch (const fault::ConfigError &e) {
+		config_error_ = e.what();
+		std::fprintf(stderr, "vpcsc: scenario error: %s\n", e.what());
+		throw;
+	}
+}
+
+void
+Service::load(Scenario scenario)
+{
+	std::map<std::string, std::unique_ptr<vcard::Card>> cards;
+	for (const auto &item : scenario.cards)
+		cards[item.first] = make_card(item.second);
+	fault::EventLog log(scenario.event_log, "event_log");
+	std::vector<Reader> readers;
+	std::uint64_t seq = insertion_seq_;
+	for (std::size_t i = 0; i < scenario.readers.size(); i++) {
+		Reader r;
+		r.name = reader_name(scenario.readers[i].name, i);
+		if (scenario.readers[i].card) {
+			r.card_name = *scenario.readers[i].card;
+			r.card = cards.at(r.card_name).get();
+			r.protocol = card_protocol(scenario.cards.at(r.card_name), r.card->atr());
+			r.insertion = ++seq;
+		}
+		readers.push_back(std::move(r));
+	}
+	// Nothing can fail from here on.
+	insertion_seq_ = seq;
+	injector_ = fault::Injector(scenario.plan, std::move(log));
+	scenario_ = std::move(scenario);
+	cards_ = std::move(cards);
+	readers_ = std::move(readers);
+	contexts_.clear();
+	handles_.clear();
+	zombies_.clear();
+	std::fill(std::begin(calls_), std::end(calls_), 0);
+	apdus_ = 0;
+	api_injections_ = 0;
+	down_ = false;
+	down_until_set_ = false;
+	down_calls_ = 0;
+	counter_after_ = 0;
+}
+
+// ---------------------------------------------------------------- faults
+
+LONG
+Service::begin_call(Lock &lk, EntryPoint entry, const BYTE *apdu, std::size_t apdu_len)
+{
+	calls_[static_cast<std::size_t>(entry)]++;
+	maybe_come_up();
+	if (!config_error_.empty())
+		return SCARD_S_SUCCESS; // nothing configured: only EstablishContext reacts
+	LONG forced = SCARD_S_SUCCESS;
+	for (const fault::Action &a : injector_.on_call(entry, apdu, apdu_len)) {
+		if (a.kind == fault::Action::Kind::Return) {
+			if (forced == SCARD_S_SUCCESS)
+				forced = a.code;
+			continue;
+		}
+		try {
+			apply(lk, a);
+		} catch (const fault::ConfigError &e) {
+			std::fprintf(stderr, "vpcsc: fault action not applied: %s\n", e.what());
+		}
+	}
+	return forced;
+}
+
+void
+Service::apply(Lock &lk, const fault::Action &a)
+{
+	using K = fault::Action::Kind;
+	if ((a.kind == K::CardReset || a.kind == K::CardRemove || a.kind == K::CardInsert || a.kind == K::CardSwap) &&
+	    a.reader >= readers_.size())
+		throw fault::ConfigError("reader", "no reader with index " + std::to_string(a.reader));
+	switch (a.kind) {
+	case K::Return:
+		break;
+	case K::ServiceLost:
+		service_lost(a.handles_invalid_after_release);
+		break;
+	case K::ServiceDown:
+		service_down(a);
+		break;
+	case K::ServiceUp:
+		if (down_)
+			service_up();
+		break;
+	case K::CardReset:
+		card_reset(a.reader, 0);
+		break;
+	case K::CardRemove:
+		card_remove(a.reader);
+		break;
+	case K::CardInsert: {
+		const std::string name = a.card.empty() ? readers_[a.reader].last_card : a.card;
+		if (name.empty())
+			throw fault::ConfigError("card", "nothing to reinsert into reader " + std::to_string(a.reader));
+		card_insert(a.reader, name);
+		break;
+	}
+	case K::CardSwap:
+		card_remove(a.reader);
+		card_insert(a.reader, a.card);
+		break;
+	case K::Delay:
+		lk.unlock();
+		std::this_thread::sleep_for(std::chrono::milliseconds(a.ms));
+		lk.lock();
+		break;
+	}
+	cv_.notify_all();
+}
+
+void
+Service::service_lost(bool invalid_after_release)
+{
+	for (auto &c : contexts_) {
+		if (!c.second.dead)
+			c.second.invalid_after_release = invalid_after_release;
+		c.second.dead = true;
+	}
+	// The service's view of transactions died with it; the card stays powered.
+	for (Reader &r : readers_) {
+		r.tx_owner = 0;
+		r.tx_depth = 0;
+	}
+}
+
+void
+Service::service_down(const fault::Action &a)
+{
+	service_lost(a.handles_invalid_after_release);
+	down_ = true;
+	down_until_set_ = a.ms != 0;
+	down_until_ = Clock::now() + std::chrono::milliseconds(a.ms);
+	down_calls_ = a.calls;
+	counter_after_ = a.counter_after;
+	for (Reader &r : readers_) {
+		if (r.card && r.card->powered()) {
+			r.card->power_off();
+			r.power_offs++;
+		}
+	}
+}
+
+void
+Service::service_up()
+{
+	down_ = false;
+	down_until_set_ = false;
+	down_calls_ = 0;
+	// A restarted pcscd counts events from scratch.
+	for (Reader &r : readers_)
+		r.event_counter = counter_after_;
+}
+
+void
+Service::maybe_come_up()
+{
+	if (down_ && down_until_set_ && Clock::now() >= down_until_)
+		service_up();
+}
+
+void
+Service::power_on(Reader &r)
+{
+	if (r.card && !r.card->powered()) {
+		r.card->power_on();
+		r.power_ons++;
+	}
+}
+
+void
+Service::card_reset(std::size_t reader, SCARDHANDLE except)
+{
+	Reader &r = readers_[reader];
+	if (!r.card)
+		return;
+	r.card->reset();
+	r.resets++;
+	r.tx_owner = 0;
+	r.tx_depth = 0;
+	for (auto &h : handles_)
+		if (h.second.reader == reader && h.first != except)
+			h.second.reset_pending = true;
+}
+
+void
+Service::card_power_cycle(std::size_t reader, SCARDHANDLE except)
+{
+	Reader &r = readers_[reader];
+	if (!r.card)
+		return;
+	if (r.card->powered()) {
+		r.card->power_off();
+		r.power_offs++;
+	}
+	power_on(r);
+	for (auto &h : handles_)
+		if (h.second.reader == reader && h.first != except)
+			h.second.reset_pending = true;
+}
+
+void
+Service::card_remove(std::size_t reader)
+{
+	Reader &r = readers_[reader];
+	if (!r.card)
+		return;
+	if (r.card->powered()) {
+		r.card->power_off();
+		r.power_offs++;
+	}
+	r.last_card = r.card_name;
+	r.card = nullptr;
+	r.card_name.clear();
+	r.protocol = 0;
+	r.tx_owner = 0;
+	r.tx_depth = 0;
+	r.event_counter++;
+}
+
+void
+Service::card_insert(std::size_t reader, const std::string &name)
+{
+	Reader &r = readers_[reader];
+	auto it = cards_.find(name);
+	if (it == cards_.end())
+		throw fault::ConfigError("card", "unknown card \"" + name + "\"");
+	for (std::size_t i = 0; i < readers_.size(); i++)
+		if (readers_[i].card_name == name)
+			throw fault::ConfigError("card", "card \"" + name + "\" is already in reader " + std::to_string(i));
+	if (r.card)
+		card_remove(reader);
+	r.card = it->second.get();
+	r.card_name = name;
+	r.protocol = card_protocol(scenario_.cards.at(name), r.card->atr());
+	r.insertion = ++insertion_seq_;
+	r.event_counter++;
+}
+
+void
+Service::inject(const std::string &action_json)
+{
+	nlohmann::json j;
+	try {
+		j = nlohmann::json::parse(action_json);
+	} catch (const nlohmann::json::parse_error &e) {
+		throw fault::ConfigError("action", std::string("not valid JSON: ") + e.what());
+	}
+	fault::Action a = fault::Plan::parse_action(j, "action");
+	Lock lk(mutex_);
+	if (a.kind == fault::Action::Kind::Return)
+		throw fault::ConfigError("action.type", "\"return\" needs a trigger; use a scenario rule");
+	if (!a.card.empty() && cards_.count(a.card) == 0)
+		throw fault::ConfigError("action.card", "unknown card \"" + a.card + "\"");
+	apply(lk, a);
+	api_injections_++;
+	injector_.log_injection(a);
+}
+
+// ---------------------------------------------------------------- lookup
+
+LONG
+Service::find_context(SCARDCONTEXT ctx, Context *&out)
+{
+	auto it = contexts_.find(ctx);
+	if (it == contexts_.end())
+		return SCARD_E_INVALID_HANDLE;
+	if (it->second.dead)
+		return SCARD_E_NO_SERVICE;
+	out = &it->second;
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+Service::find_handle(SCARDHANDLE h, Handle *&out)
+{
+	if (zombies_.count(h))
+		return SCARD_E_NO_SERVICE;
+	auto it = handles_.find(h);
+	if (it == handles_.end())
+		return SCARD_E_INVALID_HANDLE;
+	if (contexts_.at(it->second.ctx).dead)
+		return SCARD_E_NO_SERVICE;
+	out = &it->second;
+	return SCARD_S_SUCCESS;
+}
+
+void
+Service::wait_idle(Lock &lk, SCARDCONTEXT ctx)
+{
+	cv_.wait(lk, [&] {
+		auto it = contexts_.find(ctx);
+		return it == contexts_.end() || it->second.busy == 0;
+	});
+}
+
+bool
+Service::removed(const Handle &h) const
+{
+	const Reader &r = readers_[h.reader];
+	if (h.share == SCARD_SHARE_DIRECT && h.insertion == 0)
+		return false; // direct connection to an empty reader
+	return r.card == nullptr || r.insertion != h.insertion;
+}
+
+bool
+Service::share_conflict(std::size_t reader, DWORD share, SCARDHANDLE self) const
+{
+	for (const auto &h : handles_) {
+		if (h.first == self || h.second.reader != reader || contexts_.at(h.second.ctx).dead)
+			continue;
+		if (share == SCARD_SHARE_EXCLUSIVE || h.second.share == SCARD_SHARE_EXCLUSIVE)
+			return true;
+	}
+	return false;
+}
+
+void
+Service::drop_handle(SCARDHANDLE id)
+{
+	auto it = handles_.find(id);
+	if (it == handles_.end())
+		return;
+	Reader &r = readers_[it->second.reader];
+	if (r.tx_owner == id) {
+		r.tx_owner = 0;
+		r.tx_depth = 0;
+	}
+	handles_.erase(it);
+}
+
+void
+Service::drop_context(SCARDCONTEXT id, bool keep_zombies)
+{
+	auto it = contexts_.find(id);
+	if (it == contexts_.end())
+		return;
+	for (SCARDHANDLE h : it->second.handles) {
+		if (keep_zombies)
+			zombies_.insert(h);
+		drop_handle(h);
+	}
+	contexts_.erase(it);
+	cv_.notify_all();
+}
+
+// ---------------------------------------------------------------- contexts
+
+LONG
+Service::establish_context(DWORD scope, SCARDCONTEXT *out)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::EstablishContext);
+	if (!config_error_.empty())
+		return SCARD_F_INTERNAL_ERROR;
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	if (out == nullptr)
+		return SCARD_E_INVALID_PARAMETER;
+	if (scope != SCARD_SCOPE_USER && scope != SCARD_SCOPE_TERMINAL && scope != SCARD_SCOPE_SYSTEM &&
+	    scope != SCARD_SCOPE_GLOBAL)
+		return SCARD_E_INVALID_VALUE;
+	if (down_) {
+		if (down_calls_ > 0 && --down_calls_ == 0)
+			service_up(); // the next attempt finds the service back
+		return SCARD_E_NO_SERVICE;
+	}
+	const SCARDCONTEXT id = next_id();
+	contexts_[id] = Context{};
+	*out = id;
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+Service::release_context(SCARDCONTEXT ctx)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::ReleaseContext);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	wait_idle(lk, ctx);
+	auto it = contexts_.find(ctx);
+	if (it == contexts_.end())
+		return SCARD_E_INVALID_HANDLE;
+	if (it->second.dead) {
+		// pcsc-lite frees the local state and reports the dead service.
+		drop_context(ctx, !it->second.invalid_after_release);
+		return SCARD_E_NO_SERVICE;
+	}
+	drop_context(ctx, false);
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+Service::is_valid_context(SCARDCONTEXT ctx)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::IsValidContext);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	// A dead context is still "valid" locally (pcsc-lite, measured).
+	return contexts_.count(ctx) ? SCARD_S_SUCCESS : SCARD_E_INVALID_HANDLE;
+}
+
+LONG
+Service::cancel(SCARDCONTEXT ctx)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::Cancel);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	Context *c = nullptr;
+	if ((rv = find_context(ctx, c)) != SCARD_S_SUCCESS)
+		return rv;
+	c->cancel_gen++;
+	cv_.notify_all();
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+Service::list_readers(SCARDCONTEXT ctx, char *buf, DWORD *len)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::ListReaders);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	if (len == nullptr)
+		return SCARD_E_INVALID_PARAMETER;
+	wait_idle(lk, ctx);
+	Context *c = nullptr;
+	if ((rv = find_context(ctx, c)) != SCARD_S_SUCCESS)
+		return rv;
+	if (readers_.empty())
+		return SCARD_E_NO_READERS_AVAILABLE;
+	std::string multi;
+	for (const Reader &r : readers_) {
+		multi += r.name;
+		multi.push_back('\0');
+	}
+	multi.push_back('\0');
+	return copy_out(multi.data(), multi.size(), buf, len, allocations_);
+}
+
+LONG
+Service::free_memory(SCARDCONTEXT, const void *mem)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::FreeMemory);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	auto it = allocations_.find(const_cast<void *>(mem));
+	if (it == allocations_.end())
+		return SCARD_E_INVALID_PARAMETER;
+	std::free(*it);
+	allocations_.erase(it);
+	return SCARD_S_SUCCESS;
+}
+
+// ---------------------------------------------------------------- status change
+
+DWORD
+Service::reader_bits(const Reader &r) const
+{
+	if (!r.card)
+		return SCARD_STATE_EMPTY;
+	DWORD bits = SCARD_STATE_PRESENT;
+	if (!r.card->powered())
+		bits |= SCARD_STATE_UNPOWERED;
+	bool any = false, exclusive = false;
+	for (const auto &h : handles_) {
+		if (h.second.reader != static_cast<std::size_t>(&r - readers_.data()) || contexts_.at(h.second.ctx).dead)
+			continue;
+		any = true;
+		exclusive = exclusive || h.second.share == SCARD_SHARE_EXCLUSIVE;
+	}
+	if (exclusive)
+		bits |= SCARD_STATE_EXCLUSIVE;
+	else if (any)
+		bits |= SCARD_STATE_INUSE;
+	return bits;
+}
+
+// Fill every entry's dwEventState (state bits, event counter in the high
+// word, CHANGED when it differs from dwCurrentState) and the ATR; true if
+// anything changed. Unknown names report UNKNOWN; the PnP pseudo reader
+// and IGNOREd entries never change.
+bool
+Service::evaluate(SCARD_READERSTATE *states, DWORD count) const
+{
+	bool changed = false;
+	for (DWORD i = 0; i < count; i++) {
+		SCARD_READERSTATE &s = states[i];
+		const DWORD cur = s.dwCurrentState;
+		if (s.szReader == nullptr || (cur & SCARD_STATE_IGNORE) ||
+		    std::strcmp(s.szReader, pnp_notification) == 0) {
+			s.dwEventState = cur & ~static_cast<DWORD>(SCARD_STATE_CHANGED);
+			continue;
+		}
+		const Reader *reader = nullptr;
+		for (const Reader &r : readers_)
+			if (r.name == s.szReader)
+				reader = &r;
+		if (reader == nullptr) {
+			s.dwEventState = SCARD_STATE_UNKNOWN;
+			s.cbAtr = 0;
+			if (!(cur & SCARD_STATE_UNKNOWN)) {
+				s.dwEventState |= SCARD_STATE_CHANGED;
+				changed = true;
+			}
+			continue;
+		}
+		const DWORD bits = reader_bits(*reader);
+		const DWORD counter = reader->event_counter;
+		bool c = (cur & compared_state_bits) != (bits & compared_state_bits);
+		if ((cur >> 16) != 0 && ((cur >> 16) & 0xFFFF) != counter)
+			c = true;
+		s.dwEventState = bits | (counter << 16) | (c ? SCARD_STATE_CHANGED : 0);
+		if (reader->card) {
+			const vcard::Bytes atr = reader->card->atr();
+			s.cbAtr = std::min<DWORD>(atr.size(), sizeof s.rgbAtr);
+			std::memcpy(s.rgbAtr, atr.data(), s.cbAtr);
+		} else {
+			s.cbAtr = 0;
+		}
+		changed = changed || c;
+	}
+	return changed;
+}
+
+LONG
+Service::get_status_change(SCARDCONTEXT ctx, DWORD timeout, SCARD_READERSTATE *states, DWORD count)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::GetStatusChange);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	if (count > 0 && states == nullptr)
+		return SCARD_E_INVALID_PARAMETER;
+	wait_idle(lk, ctx);
+	Context *c = nullptr;
+	if ((rv = find_context(ctx, c)) != SCARD_S_SUCCESS)
+		return rv;
+	const std::uint64_t cancel_gen = c->cancel_gen;
+	const auto deadline = Clock::now() + std::chrono::milliseconds(timeout == infinite ? 0 : timeout);
+	c->busy++;
+	struct Unbusy {
+		Service &s;
+		SCARDCONTEXT id;
+		~Unbusy()
+		{
+			auto it = s.contexts_.find(id);
+			if (it != s.contexts_.end())
+				it->second.busy--;
+			s.cv_.notify_all();
+		}
+	} unbusy{*this, ctx};
+	for (;;) {
+		if ((rv = find_context(ctx, c)) != SCARD_S_SUCCESS)
+			return rv;
+		if (c->cancel_gen != cancel_gen)
+			return SCARD_E_CANCELLED;
+		if (evaluate(states, count))
+			return SCARD_S_SUCCESS;
+		if (timeout == 0)
+			return SCARD_E_TIMEOUT;
+		if (timeout == infinite) {
+			cv_.wait(lk);
+		} else if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) {
+			if ((rv = find_context(ctx, c)) != SCARD_S_SUCCESS)
+				return rv;
+			if (c->cancel_gen != cancel_gen)
+				return SCARD_E_CANCELLED;
+			return evaluate(states, count) ? SCARD_S_SUCCESS : SCARD_E_TIMEOUT;
+		}
+		maybe_come_up();
+	}
+}
+
+// ---------------------------------------------------------------- handles
+
+LONG
+Service::connect(SCARDCONTEXT ctx, const char *reader, DWORD share, DWORD preferred, SCARDHANDLE *out,
+		 DWORD *active)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::Connect);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	if (reader == nullptr || out == nullptr || active == nullptr)
+		return SCARD_E_INVALID_PARAMETER;
+	if (!valid_share(share))
+		return SCARD_E_INVALID_VALUE;
+	wait_idle(lk, ctx);
+	Context *c = nullptr;
+	if ((rv = find_context(ctx, c)) != SCARD_S_SUCCESS)
+		return rv;
+	std::size_t index = readers_.size();
+	for (std::size_t i = 0; i < readers_.size(); i++)
+		if (readers_[i].name == reader)
+			index = i;
+	if (index == readers_.size())
+		return SCARD_E_UNKNOWN_READER;
+	Reader &r = readers_[index];
+	DWORD protocol = SCARD_PROTOCOL_UNDEFINED;
+	if (share != SCARD_SHARE_DIRECT) {
+		if (!r.card)
+			return SCARD_E_NO_SMARTCARD;
+		if (preferred == 0)
+			return SCARD_E_INVALID_VALUE;
+		if (!(preferred & r.protocol))
+			return SCARD_E_PROTO_MISMATCH;
+		protocol = r.protocol;
+	} else if (r.card && (preferred & r.protocol)) {
+		protocol = r.protocol;
+	}
+	if (share_conflict(index, share, 0))
+		return SCARD_E_SHARING_VIOLATION;
+	if (share != SCARD_SHARE_DIRECT)
+		power_on(r);
+	const SCARDHANDLE id = next_id();
+	Handle h;
+	h.ctx = ctx;
+	h.reader = index;
+	h.share = share;
+	h.protocol = protocol;
+	h.insertion = r.card ? r.insertion : 0;
+	handles_[id] = h;
+	c->handles.insert(id);
+	*out = id;
+	*active = protocol;
+	cv_.notify_all(); // INUSE/EXCLUSIVE changed
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+Service::reconnect(SCARDHANDLE hid, DWORD share, DWORD preferred, DWORD init, DWORD *active)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::Reconnect);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	if (active == nullptr)
+		return SCARD_E_INVALID_PARAMETER;
+	if (!valid_share(share) || !valid_disposition(init))
+		return SCARD_E_INVALID_VALUE;
+	Handle *h = nullptr;
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	wait_idle(lk, h->ctx);
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	Reader &r = readers_[h->reader];
+	if (!r.card)
+		return share == SCARD_SHARE_DIRECT ? SCARD_S_SUCCESS : SCARD_E_NO_SMARTCARD;
+	if (share != SCARD_SHARE_DIRECT && !(preferred & r.protocol))
+		return preferred == 0 ? SCARD_E_INVALID_VALUE : SCARD_E_PROTO_MISMATCH;
+	if (share_conflict(h->reader, share, hid))
+		return SCARD_E_SHARING_VIOLATION;
+	if (init == SCARD_RESET_CARD) {
+		card_reset(h->reader, hid);
+	} else if (init == SCARD_UNPOWER_CARD || init == SCARD_EJECT_CARD) {
+		card_power_cycle(h->reader, hid);
+	} else {
+		power_on(r);
+	}
+	h->share = share;
+	h->protocol = (preferred & r.protocol) ? r.protocol : SCARD_PROTOCOL_UNDEFINED;
+	h->insertion = r.insertion;
+	h->reset_pending = false;
+	*active = h->protocol;
+	cv_.notify_all();
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+Service::disconnect(SCARDHANDLE hid, DWORD disposition)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::Disconnect);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	if (!valid_disposition(disposition))
+		return SCARD_E_INVALID_VALUE;
+	Handle *h = nullptr;
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	wait_idle(lk, h->ctx);
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	if (!removed(*h)) {
+		if (disposition == SCARD_RESET_CARD)
+			card_reset(h->reader, hid);
+		else if (disposition == SCARD_UNPOWER_CARD || disposition == SCARD_EJECT_CARD)
+			card_power_cycle(h->reader, hid);
+	}
+	contexts_.at(h->ctx).handles.erase(hid);
+	drop_handle(hid);
+	cv_.notify_all();
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+Service::begin_transaction(SCARDHANDLE hid)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::BeginTransaction);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	Handle *h = nullptr;
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	wait_idle(lk, h->ctx);
+	for (;;) {
+		if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+			return rv;
+		if (removed(*h))
+			return SCARD_W_REMOVED_CARD;
+		if (h->reset_pending)
+			return SCARD_W_RESET_CARD;
+		Reader &r = readers_[h->reader];
+		if (r.tx_owner == 0 || r.tx_owner == hid) {
+			r.tx_owner = hid;
+			r.tx_depth++;
+			return SCARD_S_SUCCESS;
+		}
+		// Another handle holds the card: block until it ends its
+		// transaction (pcsc-lite blocks too), holding our context busy.
+		const SCARDCONTEXT ctx = h->ctx;
+		contexts_.at(ctx).busy++;
+		cv_.wait(lk);
+		auto it = contexts_.find(ctx);
+		if (it != contexts_.end())
+			it->second.busy--;
+		cv_.notify_all();
+		maybe_come_up();
+	}
+}
+
+LONG
+Service::end_transaction(SCARDHANDLE hid, DWORD disposition)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::EndTransaction);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	if (!valid_disposition(disposition))
+		return SCARD_E_INVALID_VALUE;
+	Handle *h = nullptr;
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	wait_idle(lk, h->ctx);
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	if (removed(*h))
+		return SCARD_W_REMOVED_CARD;
+	if (h->reset_pending)
+		return SCARD_W_RESET_CARD;
+	Reader &r = readers_[h->reader];
+	if (r.tx_owner != hid)
+		return SCARD_E_NOT_TRANSACTED;
+	if (disposition == SCARD_RESET_CARD)
+		card_reset(h->reader, hid);
+	else if (disposition == SCARD_UNPOWER_CARD || disposition == SCARD_EJECT_CARD)
+		card_power_cycle(h->reader, hid);
+	if (r.tx_depth > 0)
+		r.tx_depth--;
+	if (r.tx_depth == 0)
+		r.tx_owner = 0;
+	cv_.notify_all();
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+Service::status(SCARDHANDLE hid, char *name, DWORD *name_len, DWORD *state, DWORD *protocol, BYTE *atr,
+		DWORD *atr_len)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::Status);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	Handle *h = nullptr;
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	wait_idle(lk, h->ctx);
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	if (removed(*h))
+		return SCARD_W_REMOVED_CARD;
+	const Reader &r = readers_[h->reader];
+	if (name_len != nullptr) {
+		const std::string n = r.name + '\0';
+		if ((rv = copy_out(n.data(), n.size(), name, name_len, allocations_)) != SCARD_S_SUCCESS)
+			return rv;
+	} else if (name != nullptr) {
+		return SCARD_E_INVALID_PARAMETER;
+	}
+	if (state != nullptr) {
+		if (!r.card)
+			*state = SCARD_ABSENT;
+		else
+			*state = SCARD_PRESENT | (r.card->powered() ? SCARD_POWERED : SCARD_SWALLOWED) |
+				 (h->protocol != SCARD_PROTOCOL_UNDEFINED ? SCARD_SPECIFIC : SCARD_NEGOTIABLE);
+	}
+	if (protocol != nullptr)
+		*protocol = h->protocol;
+	if (atr_len != nullptr) {
+		const vcard::Bytes a = r.card ? r.card->atr() : vcard::Bytes{};
+		if ((rv = copy_out(a.data(), a.size(), atr, atr_len, allocations_)) != SCARD_S_SUCCESS)
+			return rv;
+	}
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+Service::transmit(SCARDHANDLE hid, const SCARD_IO_REQUEST *send_pci, const BYTE *send, DWORD send_len,
+		  SCARD_IO_REQUEST *recv_pci, BYTE *recv, DWORD *recv_len)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::Transmit, send, send ? send_len : 0);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	if (send_pci == nullptr || send == nullptr || recv == nullptr || recv_len == nullptr || send_len == 0)
+		return SCARD_E_INVALID_PARAMETER;
+	Handle *h = nullptr;
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	wait_idle(lk, h->ctx);
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	if (removed(*h))
+		return SCARD_W_REMOVED_CARD;
+	if (h->reset_pending)
+		return SCARD_W_RESET_CARD;
+	Reader &r = readers_[h->reader];
+	if (r.tx_owner != 0 && r.tx_owner != hid)
+		return SCARD_E_SHARING_VIOLATION;
+	if (!r.card || !r.card->powered())
+		return SCARD_W_UNPOWERED_CARD;
+	if (h->protocol == SCARD_PROTOCOL_UNDEFINED || !(send_pci->dwProtocol & h->protocol))
+		return SCARD_E_PROTO_MISMATCH;
+	const vcard::Bytes response = r.card->process(vcard::Bytes(send, send + send_len));
+	apdus_++;
+	if (response.size() > *recv_len) {
+		*recv_len = response.size();
+		return SCARD_E_INSUFFICIENT_BUFFER;
+	}
+	std::memcpy(recv, response.data(), response.size());
+	*recv_len = response.size();
+	if (recv_pci != nullptr) {
+		recv_pci->dwProtocol = h->protocol;
+		recv_pci->cbPciLength = sizeof(SCARD_IO_REQUEST);
+	}
+	return SCARD_S_SUCCESS;
+}
+
+LONG
+Service::control(SCARDHANDLE hid, DWORD code, const void *, DWORD, void *, DWORD, DWORD *returned)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::Control);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	if (returned == nullptr)
+		return SCARD_E_INVALID_PARAMETER;
+	Handle *h = nullptr;
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	wait_idle(lk, h->ctx);
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	if (code == CM_IOCTL_GET_FEATURE_REQUEST) {
+		*returned = 0; // a plain reader: no PIN pad, no other Part-10 features
+		return SCARD_S_SUCCESS;
+	}
+	return SCARD_E_UNSUPPORTED_FEATURE;
+}
+
+LONG
+Service::get_attrib(SCARDHANDLE hid, DWORD id, BYTE *attr, DWORD *len)
+{
+	Lock lk(mutex_);
+	LONG rv = begin_call(lk, EntryPoint::GetAttrib);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	if (len == nullptr)
+		return SCARD_E_INVALID_PARAMETER;
+	Handle *h = nullptr;
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	wait_idle(lk, h->ctx);
+	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+		return rv;
+	const Reader &r = readers_[h->reader];
+	switch (id) {
+	case SCARD_ATTR_VENDOR_NAME:
+		return copy_out(vendor_name, sizeof vendor_name, attr, len, allocations_);
+	case SCARD_ATTR_VENDOR_IFD_VERSION:
+		return copy_out(&ifd_version, sizeof ifd_version, attr, len, allocations_);
+	case SCARD_ATTR_DEVICE_FRIENDLY_NAME_A:
+	case SCARD_ATTR_DEVICE_SYSTEM_NAME_A:
+		return copy_out(r.name.c_str(), r.name.size() + 1, attr, len, allocations_);
+	case SCARD_ATTR_ATR_STRING: {
+		if (!r.card || removed(*h))
+			return SCARD_W_REMOVED_CARD;
+		const vcard::Bytes a = r.card->atr();
+		return copy_out(a.data(), a.size(), attr, len, allocations_);
+	}
+	default:
+		return SCARD_E_UNSUPPORTED_FEATURE;
+	}
+}
+
+// ---------------------------------------------------------------- inspection
+
+std::uint64_t
+Service::calls(const std::string &entry_point) const
+{
+	auto e = fault::entry_point_from_name(entry_point);
+	if (!e)
+		throw fault::ConfigError("entry_point", "unknown entry point \"" + entry_point + "\"");
+	Lock lk(mutex_);
+	return calls_[static_cast<std::size_t>(*e)];
+}
+
+std::size_t
+Service::live_contexts() const
+{
+	Lock lk(mutex_);
+	return contexts_.size();
+}
+
+std::size_t
+Service::live_handles() const
+{
+	Lock lk(mutex_);
+	return handles_.size();
+}
+
+std::size_t
+Service::zombie_handles() const
+{
+	Lock lk(mutex_);
+	return zombies_.size();
+}
+
+std::size_t
+Service::open_transactions() const
+{
+	Lock lk(mutex_);
+	return static_cast<std::size_t>(
+		std::count_if(readers_.begin(), readers_.end(), [](const Reader &r) { return r.tx_owner != 0; }));
+}
+
+std::uint64_t
+Service::apdus() const
+{
+	Lock lk(mutex_);
+	return apdus_;
+}
+
+std::uint64_t
+Service::injections() const
+{
+	Lock lk(mutex_);
+	return injector_.injections();
+}
+
+nlohmann::json
+Service::stats() const
+{
+	Lock lk(mutex_);
+	nlohmann::json j;
+	for (std::size_t i = 0; i < fault::entry_point_count; i++)
+		j["calls"][fault::entry_point_name(static_cast<EntryPoint>(i))] = calls_[i];
+	j["live_contexts"] = contexts_.size();
+	j["live_handles"] = handles_.size();
+	j["zombie_handles"] = zombies_.size();
+	j["open_transactions"] =
+		std::count_if(readers_.begin(), readers_.end(), [](const Reader &r) { return r.tx_owner != 0; });
+	j["apdus"] = apdus_;
+	j["injections"] = injector_.injections();
+	j["service"] = down_ ? "down" : "up";
+	j["config_error"] = config_error_.empty() ? nlohmann::json(nullptr) : nlohmann::json(config_error_);
+	j["readers"] = nlohmann::json::array();
+	for (const Reader &r : readers_) {
+		nlohmann::json jr;
+		jr["name"] = r.name;
+		jr["card"] = r.card ? nlohmann::json(r.card_name) : nlohmann::json(nullptr);
+		jr["powered"] = r.card != nullptr && r.card->powered();
+		jr["event_counter"] = r.event_counter;
+		jr["power_ons"] = r.power_ons;
+		jr["power_offs"] = r.power_offs;
+		jr["resets"] = r.resets;
+		j["readers"].push_back(jr);
+	}
+	return j;
+}
+
+} // namespace pcsc

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvpcsc inspection and control API. Besides the SCard* functions of
+ * pcsc-lite's winscard.h, libvpcsc.so exports these; tests that load the
+ * provider with dlopen() (as OpenSC does) fetch them with dlsym() from the
+ * same handle, so they see the very instance OpenSC drives.
+ *
+ * Functions returning int give 0 on success and -1 on error; the error text
+ * is then available from vpcsc_last_error() (per thread).
+ */
+#ifndef VPCSC_H
+#define VPCSC_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Replace the whole provider state (readers, cards, contexts, handles,
+ * counters, fault plan) by a scenario given as JSON text, or by the
+ * environment (VPCSC_SCENARIO / VPCSC_SCENARIO_JSON / built-in) if NULL.
+ * Call it only while no other thread is inside an SCard* call. */
+int vpcsc_reset(const char *scenario_json);
+
+/* Apply one fault action now, e.g. {"type":"service_lost"} or
+ * {"type":"card_swap","reader":0,"card":"other"}; it is logged like a
+ * plan injection (rule -1). "return" actions need a trigger: use a plan. */
+int vpcsc_inject(const char *action_json);
+int vpcsc_service_lost(void);
+/* ms == 0: down until vpcsc_service_up(). */
+int vpcsc_service_down(unsigned long ms);
+int vpcsc_service_up(void);
+int vpcsc_card_reset(unsigned reader);
+int vpcsc_card_remove(unsigned reader);
+/* card == NULL: reinsert the card last removed from this reader. */
+int vpcsc_card_insert(unsigned reader, const char *card);
+int vpcsc_card_swap(unsigned reader, const char *card);
+
+/* Counters. vpcsc_calls() takes an entry point name ("SCardTransmit") and
+ * returns -1 for an unknown name. */
+long vpcsc_calls(const char *entry_point);
+long vpcsc_live_contexts(void);
+long vpcsc_live_handles(void);
+/* Handles of released dead contexts that still answer SCARD_E_NO_SERVICE. */
+long vpcsc_zombie_handles(void);
+long vpcsc_open_transactions(void);
+long vpcsc_apdus(void);
+long vpcsc_injections(void);
+
+/* All of the above (and per-reader state) as a JSON document; free the
+ * string with vpcsc_free(). NULL on error. */
+char *vpcsc_stats_json(void);
+void vpcsc_free(void *p);
+
+const char *vpcsc_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VPCSC_H */
