@@ -4,6 +4,7 @@ noinst_LTLIBRARIES += libvpcd.la
 libvpcd_la_SOURCES = \
 	src/vpcd/backoff.cpp src/vpcd/backoff.hpp \
 	src/vpcd/bridge.cpp src/vpcd/bridge.hpp \
+	src/vpcd/cac_card.cpp src/vpcd/cac_card.hpp \
 	src/vpcd/card_session.cpp src/vpcd/card_session.hpp \
 	src/vpcd/connection.cpp src/vpcd/connection.hpp \
 	src/vpcd/control.hpp \
@@ -13,7 +14,7 @@ libvpcd_la_SOURCES = \
 	src/vpcd/stop_event.cpp src/vpcd/stop_event.hpp \
 	src/vpcd/unique_fd.hpp
 libvpcd_la_CXXFLAGS = $(AM_CXXFLAGS) -pthread
-libvpcd_la_LIBADD = $(PTHREAD_LIBS)
+libvpcd_la_LIBADD = $(PTHREAD_LIBS) $(LIBS)
 
 bin_PROGRAMS += vpcd-bridge
 vpcd_bridge_SOURCES = src/vpcd/main.cpp

@@ -2,6 +2,7 @@
 // vpcd-bridge: serve a virtual card (a card image, or the built-in scripted
 // card) to pcscd through vsmartcard's vpcd driver.
 #include "bridge.hpp"
+#include "cac_card.hpp"
 #include "logger.hpp"
 #include "scripted_card.hpp"
 #include "unique_fd.hpp"
@@ -22,11 +23,12 @@ namespace {
 void usage(std::FILE *out)
 {
 	std::fprintf(out,
-		     "Usage: vpcd-bridge (--card IMAGE | --scripted) [options]\n"
+		     "Usage: vpcd-bridge (--card IMAGE | --scripted | --cac NSSDB) [options]\n"
 		     "Serve a virtual card to pcscd through vsmartcard's vpcd (connects to 127.0.0.1).\n"
 		     "\n"
 		     "  -c, --card IMAGE        card image file (virtual ePass2003); saved on exit\n"
 		     "  -s, --scripted          built-in scripted test card (fixed ATR, no state)\n"
+		     "  -C, --cac NSSDB         CAC emulated by libcacard (certs cert1..3 in NSS db NSSDB)\n"
 		     "  -p, --port PORT         vpcd base port (default 35963 = 0x8C7B)\n"
 		     "  -S, --slot N            vpcd slot: connects to PORT + N (default 0)\n"
 		     "  -b, --backoff-max MS    longest delay between reconnect attempts (default 500)\n"
@@ -53,6 +55,7 @@ int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
 		{"card", required_argument, nullptr, 'c'},      {"scripted", no_argument, nullptr, 's'},
+		{"cac", required_argument, nullptr, 'C'},
 		{"port", required_argument, nullptr, 'p'},      {"slot", required_argument, nullptr, 'S'},
 		{"backoff-max", required_argument, nullptr, 'b'}, {"once", no_argument, nullptr, '1'},
 		{"log", required_argument, nullptr, 'l'},       {"verbose", no_argument, nullptr, 'v'},
@@ -61,18 +64,22 @@ int main(int argc, char **argv)
 	};
 	std::string image;
 	std::string log_path;
+	std::string cac_db;
 	bool scripted = false;
 	vpcd::BridgeOptions options;
 	vpcd::LogLevel level = vpcd::LogLevel::info;
 	int opt;
 	unsigned long number;
-	while ((opt = getopt_long(argc, argv, "c:sp:S:b:1l:vqh", long_options, nullptr)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:sC:p:S:b:1l:vqh", long_options, nullptr)) != -1) {
 		switch (opt) {
 		case 'c':
 			image = optarg;
 			break;
 		case 's':
 			scripted = true;
+			break;
+		case 'C':
+			cac_db = optarg;
 			break;
 		case 'p':
 			if (!parse_number(optarg, 0xFFFF, number) || number == 0) {
@@ -115,8 +122,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || scripted == !image.empty()) {
-		std::fprintf(stderr, "vpcd-bridge: give exactly one of --card IMAGE or --scripted\n");
+	if (optind != argc || int{scripted} + int{!image.empty()} + int{!cac_db.empty()} != 1) {
+		std::fprintf(stderr, "vpcd-bridge: give exactly one of --card IMAGE, --scripted or --cac NSSDB\n");
 		usage(stderr);
 		return 2;
 	}
@@ -158,13 +165,18 @@ int main(int argc, char **argv)
 	try {
 		if (scripted)
 			card = std::make_unique<vpcd::ScriptedCard>();
+		else if (!cac_db.empty())
+			card = std::make_unique<vpcd::CacCard>(cac_db);
 		else
 			card = vcard::open_card_image(image);
 	} catch (const std::exception &e) {
 		log.log(vpcd::LogLevel::error, "cannot open the card: %s", e.what());
 		return 1;
 	}
-	log.log(vpcd::LogLevel::info, "card: %s", scripted ? "built-in scripted card" : image.c_str());
+	const std::string what = scripted ? std::string("built-in scripted card")
+				 : !cac_db.empty() ? "CAC (libcacard) with NSS database " + cac_db
+						   : "card image " + image;
+	log.log(vpcd::LogLevel::info, "card: %s", what.c_str());
 
 	int status = 0;
 	try {
@@ -178,7 +190,7 @@ int main(int argc, char **argv)
 		card->power_off();
 	try {
 		card->save();
-		if (!scripted)
+		if (!image.empty())
 			log.log(vpcd::LogLevel::info, "card image saved to %s", image.c_str());
 	} catch (const std::exception &e) {
 		log.log(vpcd::LogLevel::error, "saving the card image failed: %s", e.what());

@@ -54,27 +54,48 @@ e2e_personalise()
 	echo "$work/epass2003.json"
 }
 
-# e2e_run_ssh_variant NAME PREFIX WORKDIR IMAGE: the OpenSSH scenario for one OpenSC, on a fresh copy
-# of the card image; its result is WORKDIR/result.env.
+# e2e_make_cac WORKDIR → prints the NSS database directory of a libcacard CAC (PIN $E2E_PIN).
+e2e_make_cac()
+{
+	local db="$1/cac-nssdb"
+	"$E2E_DIR/make_cac_db.sh" "$db" "$E2E_PIN" >&2 || return 1
+	echo "$db"
+}
+
+# e2e_card_args WORKDIR CARD: a private copy of CARD (an ePass2003 image file, or a CAC NSS
+# database directory) under WORKDIR, and prints the vpcd-bridge arguments serving it.
+e2e_card_args()
+{
+	local work=$1 card=$2
+	if [ -d "$card" ]; then
+		rm -rf "$work/cac-nssdb"
+		cp -r "$card" "$work/cac-nssdb"
+		echo "--cac $work/cac-nssdb"
+	else
+		cp "$card" "$work/card.json"
+		echo "--card $work/card.json"
+	fi
+}
+
+# e2e_run_ssh_variant NAME PREFIX WORKDIR CARD: the OpenSSH scenario for one OpenSC, on a fresh copy
+# of the card; its result is WORKDIR/result.env.
 e2e_run_ssh_variant()
 {
-	local name=$1 prefix=$2 work=$3 image=$4
+	local name=$1 prefix=$2 work=$3 card=$4
 	mkdir -p "$work"
-	cp "$image" "$work/card.json"
-	E2E_VARIANT=$name E2E_PREFIX=$prefix E2E_WORKDIR=$work E2E_BRIDGE_ARGS="--card $work/card.json" \
+	E2E_VARIANT=$name E2E_PREFIX=$prefix E2E_WORKDIR=$work E2E_BRIDGE_ARGS="$(e2e_card_args "$work" "$card")" \
 		timeout 300 "$E2E_HARNESS/netns-run" "$E2E_DIR/ssh_agent_scenario.sh" 2>&1 | tee "$work/scenario.out" |
 		sed "s/^/  [$name] /"
 	[ -r "$work/result.env" ]
 }
 
-# e2e_run_p11_variant NAME PREFIX WORKDIR IMAGE: the raw PKCS#11 scenario (one session across
+# e2e_run_p11_variant NAME PREFIX WORKDIR CARD: the raw PKCS#11 scenario (one session across
 # restarts) for one OpenSC; result in WORKDIR/result.env.
 e2e_run_p11_variant()
 {
-	local name=$1 prefix=$2 work=$3 image=$4
+	local name=$1 prefix=$2 work=$3 card=$4
 	mkdir -p "$work"
-	cp "$image" "$work/card.json"
-	E2E_VARIANT=$name E2E_PREFIX=$prefix E2E_WORKDIR=$work E2E_BRIDGE_ARGS="--card $work/card.json" \
+	E2E_VARIANT=$name E2E_PREFIX=$prefix E2E_WORKDIR=$work E2E_BRIDGE_ARGS="$(e2e_card_args "$work" "$card")" \
 		P11_CLIENT="${P11_CLIENT:-$e2e_build/tests/e2e/p11-session-loop}" \
 		timeout 300 "$E2E_HARNESS/netns-run" "$E2E_DIR/p11_scenario.sh" 2>&1 | tee "$work/scenario.out" |
 		sed "s/^/  [$name] /"

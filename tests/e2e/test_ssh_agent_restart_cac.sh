@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The OpenSSH scenario of test_ssh_agent_restart.sh on a second card type: a CAC emulated by
+# libcacard (OpenSC's unmodified `cac` driver), to show the recovery is not ePass2003-specific.
+# Expected: stock fails after the first pcscd restart, patched survives every restart.
+# Skips (77) only when libcacard (libcacard0) or certutil (libnss3-tools) is not installed, or
+# when the patched OpenSC is not built (after checking that stock fails).
+set -uo pipefail
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
+
+if ! e2e_prereqs; then
+	echo "SKIP: requirements missing (above)"
+	exit 77
+fi
+if ! ldconfig -p 2>/dev/null | grep -q 'libcacard\.so\.0' || ! command -v certutil >/dev/null; then
+	echo "SKIP: libcacard.so.0 (Debian package libcacard0) or certutil (libnss3-tools) not installed"
+	exit 77
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-ssh-agent-cac.XXXXXX")
+export E2E_RESTARTS=${E2E_RESTARTS:-2} E2E_SIGS=${E2E_SIGS:-3} E2E_DEADLINE=${E2E_DEADLINE:-5}
+echo "work directory (logs): $work"
+image=$(e2e_make_cac "$work") || { echo "FAIL: could not create the CAC's NSS database"; exit 1; }
+
+e2e_run_ssh_variant stock "$OPENSC_STOCK_PREFIX" "$work/stock" "$image"
+patched_ran=0
+if e2e_variant_available "${OPENSC_PATCHED_PREFIX:-}"; then
+	e2e_run_ssh_variant patched "$OPENSC_PATCHED_PREFIX" "$work/patched" "$image"
+	patched_ran=1
+fi
+echo
+e2e_table "$work/stock/result.env" "$work/patched/result.env"
+echo
+e2e_verdict "$work" "$patched_ran"
+rc=$?
+[ $rc = 1 ] && echo "logs kept in $work" || rm -rf "$work"
+exit $rc
