@@ -21,6 +21,6 @@ EXTRA_DIST += tests/e2e/common.sh tests/e2e/personalise.sh tests/e2e/ssh_agent_s
 demo-local: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) opensc
 	@top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	OPENSC_STOCK_PREFIX='$(OPENSC_STOCK_PREFIX)' OPENSC_PATCHED_PREFIX='$(OPENSC_PATCHED_PREFIX)' \
-	PCSCD='$(PCSCD)' VPCD_DRIVER='$(VPCD_DRIVER)' $(BASH) $(srcdir)/tests/e2e/demo.sh
+	PCSCD='$(PCSCD)' VPCD_DRIVER='$(VPCD_DRIVER)' bash $(srcdir)/tests/e2e/demo.sh
 
 .PHONY: demo-local
