@@ -19,3 +19,7 @@ tests_vpcd_test_ifdvpcd_driver_SOURCES = tests/vpcd/test_ifdvpcd_driver.cpp test
 tests_vpcd_test_ifdvpcd_driver_CXXFLAGS = $(vpcd_test_cxxflags) $(PCSC_CFLAGS)
 tests_vpcd_test_ifdvpcd_driver_LDFLAGS = -export-dynamic
 tests_vpcd_test_ifdvpcd_driver_LDADD = $(vpcd_test_ldadd) $(LIBS)
+
+# vpcd-bridge as a process: stop signals, save on exit, command-line errors.
+TESTS += tests/vpcd/test_bridge_signals.sh
+dist_check_SCRIPTS += tests/vpcd/test_bridge_signals.sh
