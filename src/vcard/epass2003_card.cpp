@@ -187,8 +187,7 @@ Bytes Epass2003Card::process(const Bytes &command)
 				throw CardStatus(options_.bad_sm_status);
 			plain = wire;
 		}
-		if (wrapped)
-			log_.add(ApduLog::Side::Plain, ApduLog::Dir::Command, command_bytes(plain));
+		log_.add(ApduLog::Side::Plain, ApduLog::Dir::Command, wrapped ? command_bytes(plain) : command);
 		Bytes data;
 		std::uint16_t sw = sw_of(Sw::Ok);
 		try {
@@ -197,10 +196,10 @@ Bytes Epass2003Card::process(const Bytes &command)
 			sw = st.sw();
 			data.clear();
 		}
+		Bytes p(data);
+		append_sw(p, sw);
+		log_.add(ApduLog::Side::Plain, ApduLog::Dir::Response, p);
 		if (wrapped) {
-			Bytes p(data);
-			append_sw(p, sw);
-			log_.add(ApduLog::Side::Plain, ApduLog::Dir::Response, p);
 			out = session_.wrap(data, sw);
 		} else {
 			out = data;
