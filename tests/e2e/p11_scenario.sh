@@ -43,8 +43,7 @@ setup_failed()
 	exit 0
 }
 
-export OPENSC_CONF="$W/opensc.conf"
-echo 'app default { }' >"$OPENSC_CONF"
+harness_opensc_conf
 [ -r "$module" ] || setup_failed "no PKCS#11 module $module"
 [ -x "${P11_CLIENT:-}" ] || setup_failed "no p11-session-loop (P11_CLIENT='${P11_CLIENT:-}')"
 
@@ -69,16 +68,21 @@ harness_log "$variant: $(grep -m1 ' READY ' "$log" | cut -d' ' -f3-)"
 sleep 1
 
 backs=()
+stops=()
 for ((r = 1; r <= restarts; r++)); do
 	if ((r % 2)); then sig=TERM; else sig=KILL; fi
+	stops+=("$(harness_now_ms)")
 	harness_restart_pcscd "$sig" "$down"
 	backs+=("$HARNESS_BACK_MS")
 	sleep "$window_s"
 done
+stops+=("$(harness_now_ms)")
 harness_stop_pid "$client" TERM
 grep -q ' summary ' "$log" || setup_failed "client died: $(tail -n 3 "$log" | tr '\n' ' ')"
 
-# Analysis: baseline = attempts before the first restart; restart r's window = [back_r, back_r+1).
+# Analysis: restart r's window runs from its "service back" to the moment the next restart stops
+# pcscd (or the end): the first good signature in it is the recovery, any failure after it means
+# the restart was not survived.
 sig_ok=$(grep -c ' OK ' "$log")
 sig_fail=$(grep -c ' FAIL ' "$log")
 first_fail_reason=$(grep -m1 ' FAIL ' "$log" | cut -d' ' -f3-)
@@ -87,7 +91,7 @@ outage_fail=0
 recovery_ms=()
 for ((r = 0; r < ${#backs[@]}; r++)); do
 	from=${backs[$r]}
-	to=${backs[$((r + 1))]:-99999999999999}
+	to=${stops[$((r + 1))]}
 	read -r first_ok fails_before fails_after < <(awk -v from="$from" -v to="$to" '
 		$1 >= from && $1 < to && ($2 == "OK" || $2 == "FAIL") {
 			if ($2 == "OK" && first == "") first = $1

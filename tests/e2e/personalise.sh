@@ -17,8 +17,7 @@ vcard_tool=${VCARD_TOOL:-${top_builddir:-.}/vcard-tool}
 pin=${E2E_PIN:-123456}
 puk=${E2E_PUK:-12345678}
 key=${E2E_KEY:-rsa/2048}
-export OPENSC_CONF="$HARNESS_DIR/opensc.conf"
-echo 'app default { }' >"$OPENSC_CONF"
+harness_opensc_conf
 
 image="$HARNESS_DIR/card.json"
 rm -f "$image"

@@ -60,11 +60,10 @@ setup_failed()
 }
 
 # OpenSC configuration of this run (default reader driver: pcsc-lite, i.e. our pcscd).
-export OPENSC_CONF="$W/opensc.conf"
 if [ -n "${E2E_OPENSC_DEBUG:-}" ]; then
-	printf 'app default {\n\tdebug = %s;\n\tdebug_file = %s/opensc-debug.log;\n}\n' "$E2E_OPENSC_DEBUG" "$W" >"$OPENSC_CONF"
+	harness_opensc_conf "$(printf '\tdebug = %s;\n\tdebug_file = %s/opensc-debug.log;\n' "$E2E_OPENSC_DEBUG" "$W")"
 else
-	echo 'app default { }' >"$OPENSC_CONF"
+	harness_opensc_conf
 fi
 
 [ -r "$module" ] || setup_failed "no PKCS#11 module $module"

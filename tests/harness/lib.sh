@@ -11,6 +11,7 @@
 #   harness_spawn NAME CMD...     any background process, stopped at exit (TERM, then KILL)
 #   harness_now_ms                wall clock in milliseconds
 #   harness_log MESSAGE           timestamped line to stdout and WORKDIR/harness.log
+#   harness_opensc_conf [EXTRA]   OPENSC_CONF=WORKDIR/opensc.conf: no file cache, EXTRA lines in app default
 
 _harness_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/harness/prereqs.sh
@@ -161,4 +162,13 @@ harness_stop_bridge()
 	[ -n "$BRIDGE_PID" ] || return 0
 	harness_stop_pid "$BRIDGE_PID" TERM
 	BRIDGE_PID=""
+}
+
+harness_opensc_conf()
+{
+	export OPENSC_CONF="$HARNESS_DIR/opensc.conf"
+	# No OpenSC file cache: every run has a new card with new keys (a CAC counts as "static" and would
+	# be served from a stale cache keyed by its serial), and nothing lands in $HOME.
+	printf 'app default {\n\tframework pkcs15 {\n\t\tuse_file_caching = no;\n\t\tfile_cache_dir = %s/opensc-cache;\n\t}\n%s}\n' \
+		"$HARNESS_DIR" "${1:-}" >"$OPENSC_CONF"
 }

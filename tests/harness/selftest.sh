@@ -8,8 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 workdir=$1
 tool="$OPENSC_PREFIX/bin/opensc-tool"
 harness_init "$workdir"
-export OPENSC_CONF="$HARNESS_DIR/opensc.conf"
-echo "app default { }" >"$OPENSC_CONF"
+harness_opensc_conf
 
 power_count()
 {
