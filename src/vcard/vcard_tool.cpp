@@ -88,14 +88,27 @@ void dump_file(const File &f, const std::string &path)
 	}
 }
 
+void redact_private_keys(nlohmann::json &f)
+{
+	if (!f.is_object())
+		return;
+	if (f.contains("key") && f["key"].contains("d"))
+		f["key"]["d"] = "<redacted>";
+	if (f.contains("children"))
+		for (auto &c : f["children"])
+			redact_private_keys(c);
+}
+
 int cmd_dump(const std::string &image, bool json)
 {
 	auto card = open_epass2003_image(image);
 	if (json) {
 		nlohmann::json j = card->to_json();
-		// never print secret values
+		// never print secret values (PIN keys, private key parts)
 		for (auto &s : j["secrets"])
 			s["value"] = "<redacted>";
+		j["sm_static_keys"] = "<redacted>";
+		redact_private_keys(j["mf"]);
 		std::cout << j.dump(2) << "\n";
 		return 0;
 	}

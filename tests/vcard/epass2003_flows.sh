@@ -104,6 +104,12 @@ check_not "correct PIN refused while blocked" "$B/pkcs11-tool" --module "$MOD" -
 check "unblock with the PUK" "$B/pkcs15-tool" --unblock-pin --auth-id 01 --puk 12345678 --new-pin 123456
 check "counter re-armed" test "$(tries)" = 6/6
 check "login works after unblock" "$B/pkcs11-tool" --module "$MOD" --login --pin 123456 --list-objects
+# PIN change (UPDATE SECRET KEY) and back, through both tools.
+check "pkcs15-tool --change-pin" "$B/pkcs15-tool" --change-pin --auth-id 01 --pin 123456 --new-pin 654321
+check_not "old PIN refused after change" "$B/pkcs11-tool" --module "$MOD" --login --pin 123456 --list-objects
+check "pkcs11-tool --change-pin back" "$B/pkcs11-tool" --module "$MOD" --login --pin 654321 --change-pin --new-pin 123456
+check "login with the restored PIN" "$B/pkcs11-tool" --module "$MOD" --login --pin 123456 --list-objects
+check "vcard-tool dump --json redacts secrets" bash -c "! '$TOOL' dump token.img --json | grep -q 7C4A8D09"
 check "erase card" "$B/pkcs15-init" --erase-card
 check "erased image is blank" bash -c "'$TOOL' dump token.img | grep -q 'blank card'"
 
