@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The OpenSSH scenario of test_ssh_agent_restart.sh on a second card type: a CAC emulated by
 # libcacard (OpenSC's unmodified `cac` driver), to show the recovery is not ePass2003-specific.
+# The CAC's keys need no login (make_cac_db.sh explains why): this shows the PC/SC-level recovery;
+# the login recovery is shown by test_ssh_agent_restart.sh on the virtual ePass2003.
 # Expected: stock fails after the first pcscd restart, patched survives every restart.
 # Skips (77) only when libcacard (libcacard0) or certutil (libnss3-tools) is not installed, or
 # when the patched OpenSC is not built (after checking that stock fails).
