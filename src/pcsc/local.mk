@@ -20,6 +20,6 @@ libvpcsc_la_SOURCES = \
 	src/vcard/card.hpp
 libvpcsc_la_CXXFLAGS = $(AM_CXXFLAGS) $(PCSC_CFLAGS) $(JSON_CFLAGS) -pthread
 libvpcsc_la_LDFLAGS = -avoid-version -no-undefined -Wl,--version-script=$(top_srcdir)/src/pcsc/libvpcsc.map
-libvpcsc_la_DEPENDENCIES = $(top_srcdir)/src/pcsc/libvpcsc.map
-libvpcsc_la_LIBADD = $(PTHREAD_LIBS)
+EXTRA_libvpcsc_la_DEPENDENCIES = $(top_srcdir)/src/pcsc/libvpcsc.map
+libvpcsc_la_LIBADD = libvcard.la $(PTHREAD_LIBS)
 EXTRA_DIST += src/pcsc/README.md src/pcsc/libvpcsc.map

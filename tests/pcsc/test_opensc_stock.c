@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Stock (unpatched) libopensc 0.27.1 driven through libvpcsc in one process.
+ * Reproduces OpenSC issue #3395 with the instrument: after the PC/SC service
+ * is lost between two card operations, every sc_lock() fails with
+ * SC_ERROR_NO_READERS_FOUND and OpenSC never re-establishes its context.
+ *
+ * Environment: VPCSC_LIBRARY (the provider), OPENSC_STOCK_PREFIX is only
+ * used by the build (link and rpath).
+ */
+#include <dlfcn.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "libopensc/opensc.h"
+
+struct vpcsc_api {
+	void *dl;
+	int (*reset)(const char *);
+	int (*service_lost)(void);
+	int (*service_down)(unsigned long);
+	long (*calls)(const char *);
+	long (*live_contexts)(void);
+	long (*live_handles)(void);
+	const char *(*last_error)(void);
+};
+
+static struct vpcsc_api api;
+static char conf_dir[] = "/tmp/vpcsc-opensc-XXXXXX";
+static char conf_path[sizeof conf_dir + 16];
+
+struct fixture {
+	sc_context_t *ctx;
+	sc_card_t *card;
+};
+
+#define LOAD(field, name)                                                                                    \
+	do {                                                                                                 \
+		*(void **)&api.field = dlsym(api.dl, name);                                                  \
+		if (api.field == NULL) {                                                                     \
+			fprintf(stderr, "VPCSC_LIBRARY lacks %s\n", name);                                  \
+			return -1;                                                                           \
+		}                                                                                            \
+	} while (0)
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	const char *lib = getenv("VPCSC_LIBRARY");
+	if (lib == NULL || *lib == '\0') {
+		fprintf(stderr, "VPCSC_LIBRARY is not set\n");
+		return -1;
+	}
+	/* Keep the provider loaded for the whole run: OpenSC's own dlopen() of the
+	 * same file then returns this very instance, whose control API we use. */
+	api.dl = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+	if (api.dl == NULL) {
+		fprintf(stderr, "dlopen(%s): %s\n", lib, dlerror());
+		return -1;
+	}
+	LOAD(reset, "vpcsc_reset");
+	LOAD(service_lost, "vpcsc_service_lost");
+	LOAD(service_down, "vpcsc_service_down");
+	LOAD(calls, "vpcsc_calls");
+	LOAD(live_contexts, "vpcsc_live_contexts");
+	LOAD(live_handles, "vpcsc_live_handles");
+	LOAD(last_error, "vpcsc_last_error");
+	if (mkdtemp(conf_dir) == NULL)
+		return -1;
+	snprintf(conf_path, sizeof conf_path, "%s/opensc.conf", conf_dir);
+	FILE *f = fopen(conf_path, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "app default {\n\tenable_default_driver = true;\n"
+		   "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n\t}\n}\n",
+		lib);
+	fclose(f);
+	setenv("OPENSC_CONF", conf_path, 1);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	unlink(conf_path);
+	rmdir(conf_dir);
+	return 0;
+}
+
+/* Fresh provider (built-in scenario: one reader, the scripted card), then a
+ * stock libopensc context connected to the card. */
+static int
+setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof *fx);
+	if (fx == NULL)
+		return -1;
+	unsetenv("VPCSC_SCENARIO");
+	unsetenv("VPCSC_SCENARIO_JSON");
+	if (api.reset(NULL) != 0) {
+		fprintf(stderr, "vpcsc_reset: %s\n", api.last_error());
+		free(fx);
+		return -1;
+	}
+	sc_context_param_t param;
+	memset(&param, 0, sizeof param);
+	param.ver = 0;
+	param.app_name = "default";
+	param.flags = SC_CTX_FLAG_ENABLE_DEFAULT_DRIVER;
+	if (sc_context_create(&fx->ctx, &param) != SC_SUCCESS) {
+		free(fx);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+	if (fx->card)
+		sc_disconnect_card(fx->card);
+	sc_release_context(fx->ctx);
+	free(fx);
+	return 0;
+}
+
+static void
+connect_card(struct fixture *fx)
+{
+	assert_int_equal(sc_ctx_get_reader_count(fx->ctx), 1);
+	sc_reader_t *reader = sc_ctx_get_reader(fx->ctx, 0);
+	assert_non_null(reader);
+	assert_string_equal(reader->name, "Virtual Reader 00 00");
+	assert_int_equal(sc_connect_card(reader, &fx->card), SC_SUCCESS);
+	static const u8 atr[] = {0x3B, 0x88, 0x01, 'v', 'p', 'c', 's', 'c', '-', 's', 'c', 0xC1};
+	assert_int_equal(fx->card->atr.len, sizeof atr);
+	assert_memory_equal(fx->card->atr.value, atr, sizeof atr);
+}
+
+/* One card operation: an echo APDU (INS EE) under the lock. */
+static int
+echo_apdu(sc_card_t *card)
+{
+	u8 data[3] = {1, 2, 3}, resp[8];
+	sc_apdu_t apdu;
+	sc_format_apdu(card, &apdu, SC_APDU_CASE_4_SHORT, 0xEE, 0, 0);
+	apdu.cla = 0x80;
+	apdu.data = data;
+	apdu.datalen = apdu.lc = sizeof data;
+	apdu.resp = resp;
+	apdu.resplen = sizeof resp;
+	apdu.le = 256;
+	int r = sc_transmit_apdu(card, &apdu);
+	if (r != SC_SUCCESS)
+		return r;
+	if (apdu.sw1 != 0x90 || apdu.resplen != sizeof data || memcmp(resp, data, sizeof data) != 0)
+		return SC_ERROR_CARD_CMD_FAILED;
+	return SC_SUCCESS;
+}
+
+static void
+test_opensc_stock_lock_transmit_unlock_through_provider(void **state)
+{
+	struct fixture *fx = *state;
+	connect_card(fx);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(sc_lock(fx->card), SC_SUCCESS);
+		assert_int_equal(echo_apdu(fx->card), SC_SUCCESS);
+		assert_int_equal(sc_unlock(fx->card), SC_SUCCESS);
+	}
+	assert_true(api.calls("SCardBeginTransaction") >= 3);
+	assert_true(api.calls("SCardTransmit") >= 3);
+}
+
+/* Issue #3395, macOS model: service lost between two operations. */
+static void
+test_opensc_stock_lock_fails_after_service_lost(void **state)
+{
+	struct fixture *fx = *state;
+	connect_card(fx);
+	assert_int_equal(sc_lock(fx->card), SC_SUCCESS);
+	assert_int_equal(echo_apdu(fx->card), SC_SUCCESS);
+	assert_int_equal(sc_unlock(fx->card), SC_SUCCESS);
+	const long establish_before = api.calls("SCardEstablishContext");
+
+	assert_int_equal(api.service_lost(), 0);
+
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(sc_lock(fx->card), SC_ERROR_NO_READERS_FOUND);
+	/* stock OpenSC never tries to re-establish its context */
+	assert_int_equal(api.calls("SCardEstablishContext"), establish_before);
+}
+
+/* Issue #3395, pcscd-restart model: even after the service is back, the old
+ * context stays dead and every sc_lock fails. */
+static void
+test_opensc_stock_lock_fails_after_service_restart(void **state)
+{
+	struct fixture *fx = *state;
+	connect_card(fx);
+	assert_int_equal(sc_lock(fx->card), SC_SUCCESS);
+	assert_int_equal(sc_unlock(fx->card), SC_SUCCESS);
+
+	assert_int_equal(api.service_down(30), 0);
+	usleep(60 * 1000); /* the service is up again */
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sc_lock(fx->card), SC_ERROR_NO_READERS_FOUND);
+}
+
+/* Lock held across the loss: the APDU fails with TRANSMIT_FAILED (the odd
+ * presence test in pcsc_internal_transmit), as measured with real pcscd. */
+static void
+test_opensc_stock_transmit_fails_when_service_lost_under_lock(void **state)
+{
+	struct fixture *fx = *state;
+	connect_card(fx);
+	assert_int_equal(sc_lock(fx->card), SC_SUCCESS);
+	assert_int_equal(api.service_lost(), 0);
+	assert_int_equal(echo_apdu(fx->card), SC_ERROR_TRANSMIT_FAILED);
+	assert_int_equal(sc_unlock(fx->card), SC_ERROR_NO_READERS_FOUND);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_opensc_stock_lock_transmit_unlock_through_provider, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_opensc_stock_lock_fails_after_service_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_opensc_stock_lock_fails_after_service_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_opensc_stock_transmit_fails_when_service_lost_under_lock, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
