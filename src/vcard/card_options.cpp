@@ -16,6 +16,7 @@ nlohmann::json CardOptions::to_json() const
 		{"ec_supported", ec_supported},
 		{"install_key_checks_modify_ac", install_key_checks_modify_ac},
 		{"accept_opensc_fips_query_mac", accept_opensc_fips_query_mac},
+		{"ecdsa_pads_short_input", ecdsa_pads_short_input},
 		{"autosave", autosave},
 	};
 }
@@ -61,6 +62,8 @@ CardOptions CardOptions::from_json(const nlohmann::json &j)
 			flag(o.install_key_checks_modify_ac);
 		} else if (k == "accept_opensc_fips_query_mac") {
 			flag(o.accept_opensc_fips_query_mac);
+		} else if (k == "ecdsa_pads_short_input") {
+			flag(o.ecdsa_pads_short_input);
 		} else if (k == "autosave") {
 			flag(o.autosave);
 		} else {

@@ -33,6 +33,11 @@ struct CardOptions {
 	bool install_key_checks_modify_ac = true;
 	// FIPS retry query: also accept OpenSC 0.27.1's mis-computed CMAC (§2.7.5).
 	bool accept_opensc_fips_query_mac = true;
+	// Q15: ECDSA input shorter than 32 bytes is right-padded with zeros to
+	// 32 bytes before signing (a hypothesis for the real token failing
+	// p11test's ec_sign_size_test with ECDSA-SHA224); default: e is used as
+	// the integer it encodes, as ECDSA specifies.
+	bool ecdsa_pads_short_input = false;
 	// Persist the image after every command that changed non-volatile state.
 	bool autosave = true;
 

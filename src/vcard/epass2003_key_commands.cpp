@@ -87,6 +87,11 @@ Bytes Epass2003Card::cmd_perform_security_operation(const Apdu &a)
 	}
 	if (f.kind != FileKind::EcPrivate)
 		throw CardStatus(Sw::WrongData);
+	if (options_.ecdsa_pads_short_input && !a.data.empty() && a.data.size() < 32) {
+		Bytes e(a.data);
+		e.resize(32, 0x00);
+		return f.key->ecdsa_sign(e);
+	}
 	return f.key->ecdsa_sign(a.data);
 }
 

@@ -22,10 +22,13 @@ libvcard_preload_la_LDFLAGS = -module -avoid-version -shared -rpath $(abs_buildd
 libvcard_preload_la_LIBADD = libvcard.la
 
 dist_check_SCRIPTS += tests/vcard/epass2003_flows.sh tests/vcard/epass2003_flows_3des.sh \
-	tests/vcard/epass2003_flows_aes.sh tests/vcard/epass2003_flows_fips.sh tests/vcard/make_test_token.sh
+	tests/vcard/epass2003_flows_aes.sh tests/vcard/epass2003_flows_fips.sh tests/vcard/make_test_token.sh \
+	tests/vcard/p11test_conformance.sh
+EXTRA_DIST += tests/vcard/p11test_epass2003.allow
 
 TESTS += tests/vcard/test_vcard_sm tests/vcard/test_vcard_card tests/vcard/test_vcard_image \
-	tests/vcard/epass2003_flows_3des.sh tests/vcard/epass2003_flows_aes.sh tests/vcard/epass2003_flows_fips.sh
+	tests/vcard/epass2003_flows_3des.sh tests/vcard/epass2003_flows_aes.sh tests/vcard/epass2003_flows_fips.sh \
+	tests/vcard/p11test_conformance.sh
 
 ## make test-token [VCARD_VARIANT=aes|3des|fips]: a personalised token image (test-token.img).
 VCARD_VARIANT = aes

@@ -7,6 +7,8 @@
 # p11test reference token (src/tests/p11test/epass2003_ref.json):
 #   01 "RSA2k key" (RSA-2048, sign) with a certificate,
 #   02 "RSA2k encryption key" (RSA-2048, decrypt), 03 "Private Key" (EC P-256).
+# Environment: VCARD_TOKEN_CERT=0 skips the certificate (the p11test reference
+# token had none); VCARD_TOKEN_OPTIONS="name=value ..." sets card options.
 set -eu
 image=${1:?usage: make_test_token.sh IMAGE [variant]}
 variant=${2:-${VCARD_VARIANT:-aes}}
@@ -28,7 +30,9 @@ if [ -e "$top_builddir/.libs/libvcard_preload.so" ] &&
 	export LD_PRELOAD=$top_builddir/.libs/libvcard_preload.so
 fi
 q() { "$@" >>"$work/log" 2>&1 || { echo "make_test_token: failed: $*" >&2; tail -20 "$work/log" >&2; exit 1; }; }
-q "$top_builddir/vcard-tool" create "$image" --variant "$variant" --serial 0011223344556677 --force
+opts=()
+for o in ${VCARD_TOKEN_OPTIONS:-}; do opts+=(--option "$o"); done
+q "$top_builddir/vcard-tool" create "$image" --variant "$variant" --serial 0011223344556677 --force "${opts[@]}"
 q "$B/pkcs15-init" --create-pkcs15 --profile pkcs15+onepin --pin 123456 --puk 12345678 --label VirtualEpass
 q "$B/pkcs15-init" --generate-key rsa/2048 --auth-id 01 --pin 123456 --id 01 --label "RSA2k key" \
 	--key-usage sign
@@ -36,6 +40,10 @@ q "$B/pkcs15-init" --generate-key rsa/2048 --auth-id 01 --pin 123456 --id 02 \
 	--label "RSA2k encryption key" --key-usage decrypt
 q "$B/pkcs15-init" --generate-key ec/prime256v1 --auth-id 01 --pin 123456 --id 03 --label "Private Key" \
 	--key-usage sign
+if [ "${VCARD_TOKEN_CERT:-1}" = 0 ]; then
+	echo "test token: $image (variant $variant, no certificate, user PIN 123456, PUK 12345678)"
+	exit 0
+fi
 # A certificate for key 01: issued by a throw-away CA over the card's public key.
 q "$B/pkcs15-tool" --read-public-key 01 -o "$work/k01.pub"
 q openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/ca.key" -subj /CN=vcard-test-ca -days 3650 \
