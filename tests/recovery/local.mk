@@ -1,1 +1,43 @@
-## tests/recovery/local.mk — component fragment (see Makefile.am)
+## tests/recovery/local.mk — the recovery suite (issue 5): the fault matrix at libopensc level against
+## libvpcsc, built twice (stock and patched OpenSC headers, as the patches may change struct layouts),
+## and run_suite.sh, which runs every case on both and prints them side by side.
+##
+## In TESTS now: the stock build checked against the stock column of matrix.tsv (the documented
+## failures of unpatched OpenSC). run_suite.sh joins TESTS once the recovery patches are in
+## patches/series (it requires stock to fail and patched to pass every recovery case):
+##     TESTS += tests/recovery/run_suite.sh
+## Until then: `make check-recovery` runs it and prints the table.
+
+recovery_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+# OpenSC's config.h (which fixes its struct layouts: ENABLE_SM, ENABLE_OPENSSL) defines what our DEFS do
+recovery_undefs = -UPACKAGE -UPACKAGE_BUGREPORT -UPACKAGE_NAME -UPACKAGE_STRING -UPACKAGE_TARNAME \
+	-UPACKAGE_URL -UPACKAGE_VERSION -UVERSION
+recovery_libs = $(CMOCKA_LIBS) -ldl
+
+check_PROGRAMS += tests/recovery/test_recovery_libopensc_stock tests/recovery/test_recovery_libopensc_patched
+TESTS += tests/recovery/test_recovery_libopensc_stock
+dist_check_SCRIPTS += tests/recovery/run_suite.sh
+EXTRA_DIST += tests/recovery/matrix.tsv tests/recovery/README.md
+
+tests_recovery_test_recovery_libopensc_stock_SOURCES = tests/recovery/test_recovery_libopensc.c
+tests_recovery_test_recovery_libopensc_stock_CPPFLAGS = $(recovery_undefs) -include $(OPENSC_STOCK_SRC)/config.h \
+	-I$(OPENSC_STOCK_SRC) -I$(OPENSC_STOCK_SRC)/src -DRECOVERY_VARIANT='"stock"'
+tests_recovery_test_recovery_libopensc_stock_CFLAGS = $(recovery_cflags)
+tests_recovery_test_recovery_libopensc_stock_LDADD = $(OPENSC_STOCK_PREFIX)/lib/libopensc.so $(recovery_libs)
+tests_recovery_test_recovery_libopensc_stock_LDFLAGS = -Wl,-rpath,$(OPENSC_STOCK_PREFIX)/lib
+EXTRA_tests_recovery_test_recovery_libopensc_stock_DEPENDENCIES = $(OPENSC_DIR)/stock/.installed libvpcsc.la
+
+tests_recovery_test_recovery_libopensc_patched_SOURCES = tests/recovery/test_recovery_libopensc.c
+tests_recovery_test_recovery_libopensc_patched_CPPFLAGS = $(recovery_undefs) -include $(OPENSC_PATCHED_SRC)/config.h \
+	-I$(OPENSC_PATCHED_SRC) -I$(OPENSC_PATCHED_SRC)/src -DRECOVERY_VARIANT='"patched"'
+tests_recovery_test_recovery_libopensc_patched_CFLAGS = $(recovery_cflags)
+tests_recovery_test_recovery_libopensc_patched_LDADD = $(OPENSC_PATCHED_PREFIX)/lib/libopensc.so $(recovery_libs)
+tests_recovery_test_recovery_libopensc_patched_LDFLAGS = -Wl,-rpath,$(OPENSC_PATCHED_PREFIX)/lib
+EXTRA_tests_recovery_test_recovery_libopensc_patched_DEPENDENCIES = $(OPENSC_DIR)/patched/.installed libvpcsc.la
+
+## The whole suite on both variants, with the side-by-side table (not part of TESTS yet, see above).
+check-recovery: libvpcsc.la tests/recovery/test_recovery_libopensc_stock$(EXEEXT) \
+		tests/recovery/test_recovery_libopensc_patched$(EXEEXT)
+	@$(AM_TESTS_ENVIRONMENT) bash $(srcdir)/tests/recovery/run_suite.sh
+
+.PHONY: check-recovery

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The recovery suite: every case against stock and against patched OpenSC, side by side.
+#
+#   run_suite.sh            (from `make check` / `make check-recovery`)
+#
+# A case is a RECOVERY case when its expected outcomes for stock and patched differ (matrix.tsv,
+# pkcs11.tsv): it must FAIL on stock (stock's outcome is not the required one) and PASS on patched.
+# Every other case is a BASELINE case and must pass on both. Exit 0 only if all of that holds.
+#
+# Environment: top_srcdir, top_builddir, VPCSC_LIBRARY, OPENSC_STOCK_PREFIX, OPENSC_PATCHED_PREFIX
+# (set by make); RECOVERY_CASES=glob to run a subset; RECOVERY_OUT=dir for the raw reports.
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+top_builddir=${top_builddir:-$(pwd)}
+export top_srcdir top_builddir
+
+die() { echo "run_suite: $*" >&2; exit 99; }
+[ -n "${VPCSC_LIBRARY:-}" ] && [ -r "$VPCSC_LIBRARY" ] || die "VPCSC_LIBRARY ('${VPCSC_LIBRARY:-}') is not readable: build libvpcsc.la"
+
+keep=${RECOVERY_OUT:+1}
+out=${RECOVERY_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/recovery-suite.XXXXXX")}
+mkdir -p "$out"
+
+# suite NAME VARIANT COMMAND...: one report (id entry fault timing outcome expected match_stock match_patched)
+run_report()
+{
+	local name=$1 variant=$2
+	shift 2
+	if [ ! -x "$1" ]; then
+		echo "run_suite: missing $1 (make check builds it)" >&2
+		return 1
+	fi
+	"$@" --report >"$out/$name.$variant.tsv" 2>"$out/$name.$variant.err"
+	local rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "run_suite: $name ($variant) failed to run (exit $rc); see $out/$name.$variant.err" >&2
+		tail -n 20 "$out/$name.$variant.err" >&2
+		return 1
+	fi
+}
+
+ok=1
+bin=$top_builddir/tests/recovery
+run_report libopensc stock "$bin/test_recovery_libopensc_stock" || ok=0
+run_report libopensc patched "$bin/test_recovery_libopensc_patched" || ok=0
+if [ -x "$bin/test_recovery_pkcs11" ]; then
+	OPENSC_PREFIX=$OPENSC_STOCK_PREFIX RECOVERY_VARIANT=stock \
+		run_report pkcs11 stock "$bin/test_recovery_pkcs11" || ok=0
+	OPENSC_PREFIX=$OPENSC_PATCHED_PREFIX RECOVERY_VARIANT=patched \
+		run_report pkcs11 patched "$bin/test_recovery_pkcs11" || ok=0
+fi
+[ $ok = 1 ] || die "a suite could not run"
+
+# Join the reports per case and judge.
+verdicts=$out/verdicts.tsv
+: >"$verdicts"
+for suite in libopensc pkcs11; do
+	[ -r "$out/$suite.stock.tsv" ] || continue
+	matrix=$top_srcdir/tests/recovery/matrix.tsv
+	[ $suite = pkcs11 ] && matrix=$top_srcdir/tests/recovery/pkcs11.tsv
+	awk -F'\t' -v OFS='\t' -v suite="$suite" '
+		FNR == 1 { file++ }
+		file == 1 && !/^#/ && NF >= 6 && $1 != "id" { es[$1] = $5; ep[$1] = $6; order[++n] = $1 }
+		file == 2 { so[$1] = $5; sms[$1] = $7; smp[$1] = $8 }
+		file == 3 { po[$1] = $5; pmp[$1] = $8 }
+		END {
+			for (i = 1; i <= n; i++) {
+				id = order[i]
+				if (!(id in so) || !(id in po)) continue
+				kind = (es[id] == ep[id]) ? "baseline" : "recovery"
+				stock_pass = smp[id] == 1; patched_pass = pmp[id] == 1
+				if (kind == "recovery")
+					good = !stock_pass && patched_pass
+				else
+					good = stock_pass && patched_pass
+				print suite, id, kind, (stock_pass ? "pass" : "FAIL"), (patched_pass ? "pass" : "FAIL"),
+					(sms[id] == 1 ? "yes" : "NO"), (good ? "ok" : "WRONG"), so[id], po[id], ep[id]
+			}
+		}' "$matrix" "$out/$suite.stock.tsv" "$out/$suite.patched.tsv" >>"$verdicts"
+done
+
+[ -s "$verdicts" ] || die "no cases were judged"
+
+printf '%-9s %-46s %-8s %-5s %-7s %-7s %s\n' suite case kind stock patched stockdoc verdict
+awk -F'\t' '{ printf "%-9s %-46s %-8s %-5s %-7s %-7s %s\n", $1, $2, $3, $4, $5, $6, $7 }' "$verdicts"
+echo
+echo "Outcomes (stock | patched | required):"
+awk -F'\t' '$7 != "ok" || ENVIRON["RECOVERY_VERBOSE"] != "" {
+	printf "  %s/%s\n    stock:    %s\n    patched:  %s\n    required: %s\n", $1, $2, $8, $9, $10 }' "$verdicts"
+
+total=$(wc -l <"$verdicts")
+rec=$(awk -F'\t' '$3 == "recovery"' "$verdicts" | wc -l)
+wrong=$(awk -F'\t' '$7 != "ok"' "$verdicts" | wc -l)
+undoc=$(awk -F'\t' '$6 != "yes"' "$verdicts" | wc -l)
+stock_fail=$(awk -F'\t' '$3 == "recovery" && $4 == "FAIL"' "$verdicts" | wc -l)
+patched_pass=$(awk -F'\t' '$5 == "pass"' "$verdicts" | wc -l)
+echo
+echo "cases: $total ($rec recovery, $((total - rec)) baseline); recovery cases failing on stock: $stock_fail/$rec;" \
+	"cases passing on patched: $patched_pass/$total; stock outcomes differing from the documented ones: $undoc"
+echo "reports: $out"
+if [ "$wrong" -ne 0 ]; then
+	echo "run_suite: $wrong case(s) WRONG (a recovery case passing on stock or failing on patched, or a baseline case failing)"
+	exit 1
+fi
+[ -n "$keep" ] || rm -rf "$out"
+exit 0

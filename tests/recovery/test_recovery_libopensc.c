@@ -1,0 +1,1033 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The recovery fault matrix at libopensc level: a real libopensc (stock or
+ * patched; this file is compiled once against each, because the patches may
+ * change struct layouts) drives libvpcsc, the in-process PC/SC provider with
+ * programmable faults, through OpenSC's own pcsc reader driver.
+ *
+ * Every case runs an operation sequence S on the provider's scripted card,
+ *
+ *   detect (sc_detect_card_presence) | lock (sc_lock) | apdu1 (sc_transmit_apdu)
+ *   | middetect (presence poll while locked) | apdu2 | unlock (sc_unlock)
+ *
+ * with one fault armed at a point of it, then the same sequence again
+ * (NEXT: "does the next operation work?"). The outcome is a string
+ *
+ *   <S>|<NEXT>[|<extra>]     <S>, <NEXT>: "ok" or the failed steps, e.g.
+ *                            "lock=NO_READERS_FOUND" or "apdu2=TRANSMIT_FAILED"
+ *
+ * and every case's expected outcome for stock and for patched OpenSC is
+ * written down in matrix.tsv (read at run time; see its header). A fault is
+ * placed by counting: a fault-free dry run records how many calls of each
+ * SCard* entry point happen before each step, and the case's plan fires on
+ * the next one ("nth" trigger).
+ *
+ * Modes:
+ *   test_recovery_libopensc_<variant>             cmocka: every case must
+ *        match the column RECOVERY_EXPECT (stock|patched, default: the
+ *        variant it was built for)
+ *   ... --report                 one line per case: id, outcome,
+ *        matches-stock, matches-patched (for run_suite.sh); exit 0 unless
+ *        the harness itself broke
+ *   ... --case ID                run one case and print its outcome
+ *
+ * Environment: VPCSC_LIBRARY (the provider), RECOVERY_MATRIX (default
+ * $top_srcdir/tests/recovery/matrix.tsv), RECOVERY_DEBUG=N (OpenSC debug
+ * level, log in $TMPDIR), RECOVERY_CASES=glob (only matching ids).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "libopensc/opensc.h"
+#include "libopensc/errors.h"
+
+#ifndef RECOVERY_VARIANT
+#error "RECOVERY_VARIANT must name the OpenSC variant (stock or patched)"
+#endif
+
+/* Seconds a case may take; a case expected to hang gets a short one */
+#define CASE_TIMEOUT_S 20
+#define CASE_HANG_TIMEOUT_S 3
+#define OUTCOME_MAX 512
+
+/* ------------------------------------------------------------ provider API */
+
+struct vpcsc_api {
+	void *dl;
+	int (*reset)(const char *);
+	int (*inject)(const char *);
+	int (*service_lost)(void);
+	int (*service_down)(unsigned long);
+	int (*service_up)(void);
+	int (*card_reset)(unsigned);
+	int (*card_remove)(unsigned);
+	int (*card_insert)(unsigned, const char *);
+	int (*card_swap)(unsigned, const char *);
+	long (*calls)(const char *);
+	long (*live_contexts)(void);
+	long (*live_handles)(void);
+	long (*open_transactions)(void);
+	long (*apdus)(void);
+	const char *(*last_error)(void);
+};
+
+static struct vpcsc_api vp;
+
+static int
+load_provider(void)
+{
+	const char *path = getenv("VPCSC_LIBRARY");
+
+	if (path == NULL || *path == '\0') {
+		fprintf(stderr, "VPCSC_LIBRARY is not set\n");
+		return -1;
+	}
+	/* OpenSC dlopens the same path later and gets this very instance */
+	vp.dl = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+	if (vp.dl == NULL) {
+		fprintf(stderr, "dlopen(%s): %s\n", path, dlerror());
+		return -1;
+	}
+#define SYM(field, name)                                                                                     \
+	do {                                                                                                 \
+		*(void **)(&vp.field) = dlsym(vp.dl, name);                                                  \
+		if (vp.field == NULL) {                                                                      \
+			fprintf(stderr, "%s: missing %s\n", path, name);                                     \
+			return -1;                                                                           \
+		}                                                                                            \
+	} while (0)
+	SYM(reset, "vpcsc_reset");
+	SYM(inject, "vpcsc_inject");
+	SYM(service_lost, "vpcsc_service_lost");
+	SYM(service_down, "vpcsc_service_down");
+	SYM(service_up, "vpcsc_service_up");
+	SYM(card_reset, "vpcsc_card_reset");
+	SYM(card_remove, "vpcsc_card_remove");
+	SYM(card_insert, "vpcsc_card_insert");
+	SYM(card_swap, "vpcsc_card_swap");
+	SYM(calls, "vpcsc_calls");
+	SYM(live_contexts, "vpcsc_live_contexts");
+	SYM(live_handles, "vpcsc_live_handles");
+	SYM(open_transactions, "vpcsc_open_transactions");
+	SYM(apdus, "vpcsc_apdus");
+	SYM(last_error, "vpcsc_last_error");
+#undef SYM
+	return 0;
+}
+
+/* The entry points a fault can be placed on, in the provider's names */
+static const char *const entry_names[] = {
+	"SCardEstablishContext", "SCardReleaseContext", "SCardConnect",	   "SCardReconnect",
+	"SCardDisconnect",	 "SCardBeginTransaction", "SCardEndTransaction", "SCardStatus",
+	"SCardGetStatusChange",	 "SCardTransmit",	  "SCardListReaders",	 "SCardCancel",
+};
+#define N_ENTRIES (sizeof entry_names / sizeof entry_names[0])
+
+static int
+entry_index(const char *short_name)
+{
+	char full[64];
+	size_t i;
+
+	snprintf(full, sizeof full, "SCard%s", short_name);
+	for (i = 0; i < N_ENTRIES; i++)
+		if (strcmp(entry_names[i], full) == 0 || strcmp(entry_names[i], short_name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* ------------------------------------------------------------ the table */
+
+struct rcase {
+	char id[64];
+	char entry[32];	 /* short entry point name, or "-" */
+	char fault[48];	 /* SCARD code name without prefix, or a model/scenario name */
+	char timing[16]; /* before | between | unlock | recovery | - */
+	char expect_stock[OUTCOME_MAX];
+	char expect_patched[OUTCOME_MAX];
+	int line;
+};
+
+static struct rcase *cases;
+static size_t n_cases;
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+load_matrix(void)
+{
+	const char *path = getenv("RECOVERY_MATRIX");
+	char default_path[4096], line[4096];
+	const char *only = getenv("RECOVERY_CASES");
+	FILE *f;
+	int lineno = 0;
+
+	if (path == NULL || *path == '\0') {
+		const char *top = getenv("top_srcdir");
+		snprintf(default_path, sizeof default_path, "%s/tests/recovery/matrix.tsv", top ? top : ".");
+		path = default_path;
+	}
+	f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "cannot read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *field[7], *p = line, *tab;
+		int n = 0;
+		struct rcase *c;
+
+		lineno++;
+		if (line[0] == '#' || trim(line)[0] == '\0')
+			continue;
+		while (n < 7) {
+			field[n++] = p;
+			tab = strchr(p, '\t');
+			if (tab == NULL)
+				break;
+			*tab = '\0';
+			p = tab + 1;
+		}
+		if (n < 6) {
+			fprintf(stderr, "%s:%d: expected 6 tab-separated fields (id entry fault timing "
+					"expected_stock expected_patched [note]), got %d\n",
+					path, lineno, n);
+			fclose(f);
+			return -1;
+		}
+		if (strcmp(trim(field[0]), "id") == 0)
+			continue; /* header */
+		if (only != NULL && *only != '\0' && fnmatch(only, trim(field[0]), 0) != 0)
+			continue;
+		cases = realloc(cases, (n_cases + 1) * sizeof *cases);
+		if (cases == NULL)
+			abort();
+		c = &cases[n_cases++];
+		memset(c, 0, sizeof *c);
+		snprintf(c->id, sizeof c->id, "%s", trim(field[0]));
+		snprintf(c->entry, sizeof c->entry, "%s", trim(field[1]));
+		snprintf(c->fault, sizeof c->fault, "%s", trim(field[2]));
+		snprintf(c->timing, sizeof c->timing, "%s", trim(field[3]));
+		snprintf(c->expect_stock, sizeof c->expect_stock, "%s", trim(field[4]));
+		snprintf(c->expect_patched, sizeof c->expect_patched, "%s", trim(field[5]));
+		c->line = lineno;
+	}
+	fclose(f);
+	if (n_cases == 0) {
+		fprintf(stderr, "%s: no cases%s\n", path, only ? " match RECOVERY_CASES" : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* An expectation may list alternatives separated by " || " */
+static int
+outcome_matches(const char *expect, const char *outcome)
+{
+	const char *p = expect;
+
+	for (;;) {
+		const char *sep = strstr(p, " || ");
+		size_t len = sep ? (size_t)(sep - p) : strlen(p);
+		if (strlen(outcome) == len && strncmp(p, outcome, len) == 0)
+			return 1;
+		if (sep == NULL)
+			return 0;
+		p = sep + 4;
+	}
+}
+
+/* ------------------------------------------------------------ outcomes */
+
+struct outbuf {
+	char s[OUTCOME_MAX];
+};
+
+static void
+out_add(struct outbuf *o, const char *fmt, ...)
+{
+	size_t len = strlen(o->s);
+	va_list ap;
+
+	if (len >= sizeof o->s - 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(o->s + len, sizeof o->s - len, fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+sc_error_name(int r)
+{
+	static char buf[32];
+
+	switch (r) {
+#define E(x)                                                                                                 \
+	case SC_ERROR_##x:                                                                                   \
+		return #x
+		E(READER);
+		E(NO_READERS_FOUND);
+		E(CARD_NOT_PRESENT);
+		E(CARD_REMOVED);
+		E(CARD_RESET);
+		E(TRANSMIT_FAILED);
+		E(KEYPAD_TIMEOUT);
+		E(KEYPAD_CANCELLED);
+		E(KEYPAD_PIN_MISMATCH);
+		E(KEYPAD_MSG_TOO_LONG);
+		E(EVENT_TIMEOUT);
+		E(CARD_UNRESPONSIVE);
+		E(READER_DETACHED);
+		E(READER_REATTACHED);
+		E(READER_LOCKED);
+		E(CARD_CMD_FAILED);
+		E(INVALID_ARGUMENTS);
+		E(BUFFER_TOO_SMALL);
+		E(INVALID_PIN_LENGTH);
+		E(INVALID_DATA);
+		E(INTERNAL);
+		E(INVALID_ASN1_OBJECT);
+		E(OBJECT_NOT_FOUND);
+		E(NOT_SUPPORTED);
+		E(OUT_OF_MEMORY);
+		E(NOT_ALLOWED);
+		E(SECURITY_STATUS_NOT_SATISFIED);
+		E(UNKNOWN_DATA_RECEIVED);
+		E(UNKNOWN);
+		E(NOT_IMPLEMENTED);
+		E(CANNOT_LOAD_MODULE);
+#undef E
+	default:
+		snprintf(buf, sizeof buf, "%d", r);
+		return buf;
+	}
+}
+
+/* ------------------------------------------------------------ scenario */
+
+/* The scripted cards: "a" in the reader; "b" has the same ATR and another
+ * serial (GET DATA 00 CA 00 80); "c" another ATR. INS EE echoes the data. */
+#define ATR_A "3B 88 01 76 70 63 73 63 2D 73 63 C1"
+#define ATR_C "3B 88 01 76 70 63 73 63 2D 73 64 C6"
+#define CARDS_JSON                                                                                           \
+	"\"cards\": {"                                                                                       \
+	"\"a\": {\"type\": \"scripted\", \"atr\": \"" ATR_A "\", \"echo_ins\": \"0xEE\","                    \
+	"  \"responses\": [{\"command\": \"00CA0080*\", \"response\": \"41 41 90 00\"}]},"                  \
+	"\"b\": {\"type\": \"scripted\", \"atr\": \"" ATR_A "\", \"echo_ins\": \"0xEE\","                    \
+	"  \"responses\": [{\"command\": \"00CA0080*\", \"response\": \"42 42 90 00\"}]},"                  \
+	"\"c\": {\"type\": \"scripted\", \"atr\": \"" ATR_C "\", \"echo_ins\": \"0xEE\"},"                   \
+	"\"d\": {\"type\": \"scripted\", \"atr\": \"" ATR_A "\", \"echo_ins\": \"0xEE\"}}"
+
+static int
+reset_provider(const char *rules_json, int two_readers)
+{
+	char json[8192];
+
+	snprintf(json, sizeof json,
+			"{\"readers\": [{\"name\": \"Virtual Reader\", \"card\": \"a\"}%s], " CARDS_JSON
+			", \"faults\": {\"rules\": [%s]}}",
+			two_readers ? ", {\"name\": \"Second Reader\", \"card\": \"d\"}" : "",
+			rules_json ? rules_json : "");
+	if (vp.reset(json) != 0) {
+		fprintf(stderr, "vpcsc_reset: %s\n", vp.last_error());
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ OpenSC */
+
+struct session {
+	sc_context_t *ctx;
+	sc_reader_t *reader;
+	sc_card_t *card;
+	sc_reader_t *reader2;
+	sc_card_t *card2;
+};
+
+static char workdir[4096];
+
+static int
+write_conf(const char *pcsc_extra)
+{
+	char path[4200];
+	const char *debug = getenv("RECOVERY_DEBUG");
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/opensc.conf", workdir);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "app default {\n");
+	if (debug != NULL && *debug != '\0')
+		fprintf(f, "\tdebug = %d;\n\tdebug_file = \"%s/opensc-debug.log\";\n", atoi(debug), workdir);
+	/* the scripted card is bound by OpenSC's "default" driver only */
+	fprintf(f, "\tcard_drivers = default;\n\tenable_default_driver = true;\n");
+	fprintf(f, "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n%s\t}\n", getenv("VPCSC_LIBRARY"),
+			pcsc_extra ? pcsc_extra : "");
+	fprintf(f, "}\n");
+	fclose(f);
+	setenv("OPENSC_CONF", path, 1);
+	return 0;
+}
+
+static int
+session_open(struct session *s, const char *pcsc_extra, int two_readers)
+{
+	sc_context_param_t param;
+	int r;
+
+	memset(s, 0, sizeof *s);
+	if (write_conf(pcsc_extra) != 0)
+		return -1;
+	memset(&param, 0, sizeof param);
+	param.ver = 0;
+	param.app_name = "default";
+	r = sc_context_create(&s->ctx, &param);
+	if (r != SC_SUCCESS) {
+		fprintf(stderr, "sc_context_create: %s\n", sc_strerror(r));
+		return -1;
+	}
+	r = sc_ctx_detect_readers(s->ctx);
+	if (r < 0 || sc_ctx_get_reader_count(s->ctx) < (two_readers ? 2u : 1u)) {
+		fprintf(stderr, "no readers (%s)\n", sc_strerror(r));
+		return -1;
+	}
+	s->reader = sc_ctx_get_reader(s->ctx, 0);
+	r = sc_detect_card_presence(s->reader);
+	if (r <= 0) {
+		fprintf(stderr, "no card in %s (%d)\n", s->reader->name, r);
+		return -1;
+	}
+	r = sc_connect_card(s->reader, &s->card);
+	if (r != SC_SUCCESS) {
+		fprintf(stderr, "sc_connect_card: %s\n", sc_strerror(r));
+		return -1;
+	}
+	if (two_readers) {
+		s->reader2 = sc_ctx_get_reader(s->ctx, 1);
+		if (sc_detect_card_presence(s->reader2) <= 0 || sc_connect_card(s->reader2, &s->card2) != 0) {
+			fprintf(stderr, "cannot connect the second reader\n");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+session_close(struct session *s)
+{
+	if (s->card2)
+		sc_disconnect_card(s->card2);
+	if (s->card)
+		sc_disconnect_card(s->card);
+	if (s->ctx)
+		sc_release_context(s->ctx);
+	memset(s, 0, sizeof *s);
+}
+
+/* ------------------------------------------------------------ the sequence */
+
+enum step { ST_DETECT, ST_LOCK, ST_APDU1, ST_MIDDETECT, ST_APDU2, ST_UNLOCK, ST_END, N_STEPS };
+static const char *const step_names[] = {"detect", "lock", "apdu1", "middetect", "apdu2", "unlock", "end"};
+
+/* calls[step][entry] = provider call count when the step starts */
+struct counts {
+	long at[N_STEPS][N_ENTRIES];
+};
+
+static void
+snapshot(long *row)
+{
+	size_t i;
+
+	for (i = 0; i < N_ENTRIES; i++)
+		row[i] = vp.calls(entry_names[i]);
+}
+
+static const char *
+detect_result(int r)
+{
+	if (r < 0)
+		return sc_error_name(r);
+	if (r == 0)
+		return "ABSENT";
+	if (r & SC_READER_CARD_CHANGED)
+		return "CHANGED";
+	return NULL;
+}
+
+static int
+echo_apdu(sc_card_t *card, u8 tag)
+{
+	u8 data[4] = {0x01, 0x02, 0x03, tag}, resp[16];
+	sc_apdu_t apdu;
+	int r;
+
+	sc_format_apdu(card, &apdu, SC_APDU_CASE_4_SHORT, 0xEE, 0x00, 0x00);
+	apdu.data = data;
+	apdu.datalen = apdu.lc = sizeof data;
+	apdu.resp = resp;
+	apdu.resplen = sizeof resp;
+	apdu.le = sizeof data;
+	r = sc_transmit_apdu(card, &apdu);
+	if (r < 0)
+		return r;
+	if (apdu.sw1 != 0x90 || apdu.sw2 != 0x00 || apdu.resplen != sizeof data ||
+			memcmp(resp, data, sizeof data) != 0)
+		return 1; /* wrong answer */
+	return 0;
+}
+
+/* Hooks a case can run between steps (faults applied through the API) */
+typedef void (*step_hook)(enum step before, void *arg);
+
+/* Runs S once on (reader, card); appends its failures to o ("ok" if none) */
+static void
+run_sequence(struct session *s, sc_reader_t *reader, sc_card_t *card, struct outbuf *o, struct counts *cnt,
+		step_hook hook, void *hook_arg)
+{
+	size_t start = strlen(o->s);
+	int locked = 0, r, enr;
+	enum step st;
+	const char *d;
+
+	(void)s;
+	for (st = ST_DETECT; st < ST_END; st++) {
+		if (cnt)
+			snapshot(cnt->at[st]);
+		if (hook)
+			hook(st, hook_arg);
+		switch (st) {
+		case ST_DETECT:
+		case ST_MIDDETECT:
+			if (st == ST_MIDDETECT && !locked)
+				break;
+			d = detect_result(sc_detect_card_presence(reader));
+			if (d)
+				out_add(o, "%s%s=%s", strlen(o->s) > start ? "," : "", step_names[st], d);
+			break;
+		case ST_LOCK:
+			r = sc_lock(card);
+			if (r != SC_SUCCESS) {
+				out_add(o, "%s%s=%s", strlen(o->s) > start ? "," : "", step_names[st],
+						sc_error_name(r));
+				st = ST_UNLOCK; /* nothing else without the lock */
+			} else {
+				locked = 1;
+			}
+			break;
+		case ST_APDU1:
+		case ST_APDU2:
+			enr = echo_apdu(card, (u8)st);
+			if (enr != 0) {
+				out_add(o, "%s%s=%s", strlen(o->s) > start ? "," : "", step_names[st],
+						enr == 1 ? "BADRESP" : sc_error_name(enr));
+				if (st == ST_APDU1)
+					st = ST_APDU2; /* skip to unlock */
+			}
+			break;
+		case ST_UNLOCK:
+			if (!locked)
+				break;
+			r = sc_unlock(card);
+			if (r != SC_SUCCESS)
+				out_add(o, "%s%s=%s", strlen(o->s) > start ? "," : "", step_names[st],
+						sc_error_name(r));
+			break;
+		default:
+			break;
+		}
+	}
+	if (cnt)
+		snapshot(cnt->at[ST_END]);
+	if (strlen(o->s) == start)
+		out_add(o, "ok");
+}
+
+/* ------------------------------------------------------------ fault placement */
+
+static struct counts dry;
+static int dry_done;
+
+/* A fault-free run of S (after the same setup) to count calls per step */
+static int
+dry_run(void)
+{
+	struct session s;
+	struct outbuf o = {{0}};
+
+	if (dry_done)
+		return 0;
+	if (reset_provider(NULL, 0) != 0 || session_open(&s, NULL, 0) != 0)
+		return -1;
+	run_sequence(&s, s.reader, s.card, &o, &dry, NULL, NULL);
+	session_close(&s);
+	if (strcmp(o.s, "ok") != 0) {
+		fprintf(stderr, "the fault-free sequence failed: %s\n", o.s);
+		return -1;
+	}
+	dry_done = 1;
+	return 0;
+}
+
+/* The number (1-based, counted from the provider reset) of the first call of
+ * entry e at or after the start of step st that happens before step 'until'
+ * ends; 0 if there is none. */
+static long
+nth_call(int e, enum step st, enum step until)
+{
+	long first = dry.at[st][e] + 1;
+
+	if (dry.at[until + 1][e] < first)
+		return 0;
+	return first;
+}
+
+static int
+is_service_code(const char *code)
+{
+	return strcmp(code, "NO_SERVICE") == 0 || strcmp(code, "SERVICE_STOPPED") == 0 ||
+	       strcmp(code, "F_COMM_ERROR") == 0;
+}
+
+static const char *
+code_prefix(const char *code)
+{
+	/* SCARD_W_* warnings vs SCARD_E_* / SCARD_F_* errors */
+	if (strncmp(code, "F_", 2) == 0 || strncmp(code, "E_", 2) == 0 || strncmp(code, "W_", 2) == 0)
+		return "SCARD_";
+	if (strcmp(code, "RESET_CARD") == 0 || strcmp(code, "REMOVED_CARD") == 0 ||
+			strcmp(code, "UNPOWERED_CARD") == 0 || strcmp(code, "UNRESPONSIVE_CARD") == 0)
+		return "SCARD_W_";
+	return "SCARD_E_";
+}
+
+/* ------------------------------------------------------------ cases */
+
+struct ctx_case {
+	const struct rcase *c;
+	struct outbuf o;
+};
+
+static void
+finish_outcome(struct outbuf *o)
+{
+	long c = vp.live_contexts(), h = vp.live_handles();
+
+	if (c != 0 || h != 0)
+		out_add(o, "|leak(contexts=%ld,handles=%ld)", c, h);
+}
+
+/* entry × code × timing, one fault per cell */
+static int
+run_matrix_cell(const struct rcase *c, struct outbuf *o)
+{
+	char rules[1024] = "";
+	const char *code = c->fault;
+	enum step st, until;
+	struct session s;
+	long n;
+	int e = entry_index(c->entry);
+
+	if (e < 0) {
+		out_add(o, "BAD-ENTRY(%s)", c->entry);
+		return -1;
+	}
+	if (strcmp(c->timing, "before") == 0) {
+		st = ST_DETECT;
+		until = ST_APDU1;
+	} else if (strcmp(c->timing, "between") == 0) {
+		st = ST_MIDDETECT;
+		until = ST_APDU2;
+	} else if (strcmp(c->timing, "unlock") == 0) {
+		st = ST_UNLOCK;
+		until = ST_UNLOCK;
+	} else if (strcmp(c->timing, "recovery") == 0) {
+		st = ST_DETECT;
+		until = ST_UNLOCK;
+	} else {
+		out_add(o, "BAD-TIMING(%s)", c->timing);
+		return -1;
+	}
+	if (dry_run() != 0) {
+		out_add(o, "SETUP-FAILED(dry run)");
+		return -1;
+	}
+
+	if (strcmp(c->timing, "recovery") == 0) {
+		/* The service is lost at the lock; the fault hits the entry
+		 * point during the recovery (stock never gets there) */
+		long lock_n = nth_call(entry_index("BeginTransaction"), ST_LOCK, ST_LOCK);
+		n = dry.at[ST_DETECT][e] + 1;
+		snprintf(rules, sizeof rules,
+				"{\"trigger\": {\"call\": \"SCardBeginTransaction\", \"nth\": %ld},"
+				" \"action\": {\"type\": \"service_lost\"}},"
+				"{\"trigger\": {\"call\": \"%s\", \"nth\": %ld},"
+				" \"action\": {\"type\": \"return\", \"code\": \"%s%s\"}}",
+				lock_n, entry_names[e], n, code_prefix(code), code);
+	} else {
+		n = nth_call(e, st, until);
+		if (n == 0) {
+			out_add(o, "NOT-CALLED(%s in %s)", c->entry, c->timing);
+			return -1;
+		}
+		snprintf(rules, sizeof rules,
+				"{\"trigger\": {\"call\": \"%s\", \"nth\": %ld},"
+				" \"action\": {\"type\": \"return\", \"code\": \"%s%s\"}}",
+				entry_names[e], n, code_prefix(code), code);
+		if (strcmp(code, "INVALID_HANDLE") == 0 || strcmp(code, "READER_UNAVAILABLE") == 0) {
+			/* On a handle call these mean the handle is gone, and its
+			 * transaction with it (a reader re-attached re-powers the
+			 * card): a card reset models both */
+			if (strcmp(c->entry, "GetStatusChange") != 0) {
+				size_t len = strlen(rules);
+				snprintf(rules + len, sizeof rules - len,
+						", {\"trigger\": {\"call\": \"%s\", \"nth\": %ld},"
+						" \"action\": {\"type\": \"card_reset\"}}",
+						entry_names[e], n);
+			}
+		}
+		if (is_service_code(code)) {
+			/* the service really went away: the old context stays dead */
+			size_t len = strlen(rules);
+			snprintf(rules + len, sizeof rules - len,
+					", {\"trigger\": {\"call\": \"%s\", \"nth\": %ld},"
+					" \"action\": {\"type\": \"service_lost\"}}",
+					entry_names[e], n);
+		}
+	}
+	if (reset_provider(rules, 0) != 0 || session_open(&s, NULL, 0) != 0) {
+		out_add(o, "SETUP-FAILED");
+		return -1;
+	}
+	run_sequence(&s, s.reader, s.card, o, NULL, NULL, NULL);
+	out_add(o, "|");
+	run_sequence(&s, s.reader, s.card, o, NULL, NULL, NULL);
+	session_close(&s);
+	finish_outcome(o);
+	return 0;
+}
+
+/* A fault model applied through the control API just before a step */
+struct model_arg {
+	const char *model;
+	enum step at;
+	int fired;
+	long establish_at_fault;
+};
+
+static void
+model_hook(enum step st, void *arg)
+{
+	struct model_arg *m = arg;
+
+	if (m->fired || st != m->at)
+		return;
+	m->fired = 1;
+	m->establish_at_fault = vp.calls("SCardEstablishContext");
+	if (strcmp(m->model, "service_lost") == 0)
+		vp.service_lost();
+	else if (strcmp(m->model, "service_lost_invalid_handle") == 0)
+		vp.inject("{\"type\": \"service_lost\", \"handles_after_release\": \"invalid_handle\"}");
+	else if (strcmp(m->model, "service_down") == 0)
+		vp.service_down(0);
+	else if (strcmp(m->model, "service_down_counter") == 0)
+		vp.inject("{\"type\": \"service_down\", \"counter_after\": 5}");
+	else if (strcmp(m->model, "card_reset") == 0)
+		vp.card_reset(0);
+	else if (strcmp(m->model, "lost_swap_same_atr") == 0) {
+		vp.service_lost();
+		vp.card_swap(0, "b");
+	} else if (strcmp(m->model, "lost_swap_other_atr") == 0) {
+		vp.service_lost();
+		vp.card_swap(0, "c");
+	} else if (strcmp(m->model, "lost_card_removed") == 0) {
+		vp.service_lost();
+		vp.card_remove(0);
+	}
+}
+
+static enum step
+timing_step(const char *timing)
+{
+	if (strcmp(timing, "between") == 0)
+		return ST_APDU2;
+	if (strcmp(timing, "unlock") == 0)
+		return ST_UNLOCK;
+	return ST_DETECT;
+}
+
+/*
+ * Fault models and scenarios (RECOVERY.md §7), fault column:
+ *   service_lost, service_lost_invalid_handle   pcsc-lite restart, card powered
+ *   service_down          down during S (up before NEXT), card power-cycled
+ *   service_down_counter  as service_down; the restarted service counts events from 5
+ *   card_reset            another application reset the card (W_RESET_CARD path)
+ *   lost_swap_same_atr    restart + another card with the same ATR (serial differs)
+ *   lost_swap_other_atr   restart + a card with another ATR
+ *   lost_card_removed     restart + card removed
+ *   knob_off              service_lost with reestablish_context = false
+ *   baseline              no fault; also counts recovery calls (must be none)
+ *   two_readers           restart; the second reader's card keeps working, no CHANGED
+ *   flapping              down for 3 EstablishContext attempts; bounded attempts
+ */
+static int
+run_model(const struct rcase *c, struct outbuf *o)
+{
+	struct model_arg m = {0};
+	struct session s;
+	const char *extra = NULL;
+	int two = strcmp(c->fault, "two_readers") == 0;
+	long est0, conn0, apdus0;
+
+	m.model = c->fault;
+	m.at = timing_step(c->timing);
+	if (strcmp(c->fault, "knob_off") == 0) {
+		m.model = "service_lost";
+		extra = "\t\treestablish_context = false;\n";
+	} else if (two) {
+		m.model = "service_lost";
+	}
+	if (reset_provider(NULL, two) != 0 || session_open(&s, extra, two) != 0) {
+		out_add(o, "SETUP-FAILED");
+		return -1;
+	}
+	est0 = vp.calls("SCardEstablishContext");
+	conn0 = vp.calls("SCardConnect");
+	apdus0 = vp.apdus();
+
+	if (strcmp(c->fault, "baseline") == 0) {
+		run_sequence(&s, s.reader, s.card, o, NULL, NULL, NULL);
+		out_add(o, "|");
+		run_sequence(&s, s.reader, s.card, o, NULL, NULL, NULL);
+		out_add(o, "|establish=%ld,connect=%ld", vp.calls("SCardEstablishContext") - est0,
+				vp.calls("SCardConnect") - conn0);
+	} else if (strcmp(c->fault, "flapping") == 0) {
+		/* down: three lock attempts, each one clean error and at most
+		 * one EstablishContext; then up: recovered */
+		int i, r, bad = 0;
+		long before;
+		vp.service_down(0);
+		for (i = 0; i < 3; i++) {
+			before = vp.calls("SCardEstablishContext");
+			r = sc_lock(s.card);
+			if (r == SC_SUCCESS) {
+				sc_unlock(s.card);
+				bad++;
+			}
+			if (vp.calls("SCardEstablishContext") - before > 1)
+				bad++;
+			out_add(o, "%s%s", i ? "," : "", r == SC_SUCCESS ? "ok" : sc_error_name(r));
+		}
+		out_add(o, "|attempts-bounded=%s|", bad ? "no" : "yes");
+		vp.service_up();
+		run_sequence(&s, s.reader, s.card, o, NULL, NULL, NULL);
+	} else {
+		run_sequence(&s, s.reader, s.card, o, NULL, model_hook, &m);
+		if (strncmp(c->fault, "service_down", 12) == 0)
+			vp.service_up();
+		out_add(o, "|");
+		if (two) {
+			/* the idle reader first: no spurious CHANGED, it works */
+			run_sequence(&s, s.reader2, s.card2, o, NULL, NULL, NULL);
+			out_add(o, "|");
+		}
+		run_sequence(&s, s.reader, s.card, o, NULL, NULL, NULL);
+		if (strncmp(c->fault, "lost_swap", 9) == 0 || strcmp(c->fault, "lost_card_removed") == 0) {
+			/* nothing may reach the other card after the swap */
+			out_add(o, "|apdus-after-swap=%ld", vp.apdus() - apdus0);
+		}
+		if (strcmp(c->fault, "service_lost") == 0 || strcmp(c->fault, "service_down") == 0)
+			out_add(o, "|establish=%ld", vp.calls("SCardEstablishContext") - m.establish_at_fault);
+	}
+	session_close(&s);
+	finish_outcome(o);
+	return 0;
+}
+
+static int
+run_case(const struct rcase *c, struct outbuf *o)
+{
+	if (strcmp(c->entry, "-") != 0)
+		return run_matrix_cell(c, o);
+	return run_model(c, o);
+}
+
+/* Runs a case in a child process (a crash or hang is an outcome, not the
+ * end of the suite) and returns its outcome string. */
+static void
+run_case_isolated(const struct rcase *c, struct outbuf *o)
+{
+	int fds[2], status;
+	pid_t pid;
+	ssize_t n;
+	size_t got = 0;
+
+	memset(o, 0, sizeof *o);
+	if (pipe(fds) != 0) {
+		out_add(o, "HARNESS(pipe)");
+		return;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		out_add(o, "HARNESS(fork)");
+		return;
+	}
+	if (pid == 0) {
+		struct outbuf co;
+		memset(&co, 0, sizeof co);
+		close(fds[0]);
+		alarm(strstr(c->expect_stock, "HANG") || strstr(c->expect_patched, "HANG") ? CASE_HANG_TIMEOUT_S
+											: CASE_TIMEOUT_S);
+		run_case(c, &co);
+		if (write(fds[1], co.s, strlen(co.s)) < 0)
+			_exit(3);
+		close(fds[1]);
+		_exit(0);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], o->s + got, sizeof o->s - 1 - got)) > 0)
+		got += (size_t)n;
+	o->s[got] = '\0';
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) == pid) {
+		if (WIFSIGNALED(status)) {
+			memset(o, 0, sizeof *o);
+			out_add(o, WTERMSIG(status) == SIGALRM ? "HANG" : "CRASH(signal %d)", WTERMSIG(status));
+		} else if (got == 0) {
+			out_add(o, "NO-OUTCOME(exit %d)", WEXITSTATUS(status));
+		}
+	}
+}
+
+/* ------------------------------------------------------------ cmocka */
+
+static const char *expect_column;
+
+static void
+test_recovery_case(void **state)
+{
+	const struct rcase *c = *state;
+	const char *expect = strcmp(expect_column, "stock") == 0 ? c->expect_stock : c->expect_patched;
+	struct outbuf o;
+
+	run_case_isolated(c, &o);
+	if (!outcome_matches(expect, o.s)) {
+		print_error("case %s (matrix.tsv line %d): %s %s %s\n  expected (%s): %s\n  got:            %s\n",
+				c->id, c->line, c->entry, c->fault, c->timing, expect_column, expect, o.s);
+		fail();
+	}
+}
+
+static int
+prepare(void)
+{
+	char tmpl[4096];
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(tmpl, sizeof tmpl, "%s/recovery-libopensc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(tmpl) == NULL) {
+		fprintf(stderr, "mkdtemp: %s\n", strerror(errno));
+		return -1;
+	}
+	snprintf(workdir, sizeof workdir, "%s", tmpl);
+	if (load_provider() != 0 || load_matrix() != 0)
+		return -1;
+	return 0;
+}
+
+static void
+cleanup_workdir(void)
+{
+	char path[4200];
+
+	if (getenv("RECOVERY_KEEP") != NULL)
+		return;
+	snprintf(path, sizeof path, "%s/opensc.conf", workdir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/opensc-debug.log", workdir);
+	unlink(path);
+	rmdir(workdir);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct CMUnitTest *tests;
+	size_t i;
+	int rc;
+
+	if (prepare() != 0)
+		return 99; /* hard error */
+
+	if (argc > 1 && strcmp(argv[1], "--report") == 0) {
+		for (i = 0; i < n_cases; i++) {
+			struct outbuf o;
+			run_case_isolated(&cases[i], &o);
+			printf("%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", cases[i].id, cases[i].entry, cases[i].fault,
+					cases[i].timing, o.s, cases[i].expect_patched,
+					outcome_matches(cases[i].expect_stock, o.s),
+					outcome_matches(cases[i].expect_patched, o.s));
+			fflush(stdout);
+		}
+		cleanup_workdir();
+		return 0;
+	}
+	if (argc > 2 && strcmp(argv[1], "--case") == 0) {
+		for (i = 0; i < n_cases; i++) {
+			if (strcmp(cases[i].id, argv[2]) == 0) {
+				struct outbuf o;
+				run_case_isolated(&cases[i], &o);
+				printf("%s\n", o.s);
+				cleanup_workdir();
+				return 0;
+			}
+		}
+		fprintf(stderr, "no case %s\n", argv[2]);
+		return 99;
+	}
+
+	expect_column = getenv("RECOVERY_EXPECT");
+	if (expect_column == NULL || *expect_column == '\0')
+		expect_column = RECOVERY_VARIANT;
+	tests = calloc(n_cases, sizeof *tests);
+	if (tests == NULL)
+		return 99;
+	for (i = 0; i < n_cases; i++) {
+		tests[i].name = cases[i].id;
+		tests[i].test_func = test_recovery_case;
+		tests[i].initial_state = &cases[i];
+	}
+	rc = _cmocka_run_group_tests("recovery_libopensc_" RECOVERY_VARIANT, tests, n_cases, NULL, NULL);
+	free(tests);
+	cleanup_workdir();
+	return rc;
+}
