@@ -32,12 +32,6 @@ cat >scenario.json <<JSON
   "cards": { "token": { "type": "image", "path": "$work/token.img" } } }
 JSON
 export OPENSC_CONF=$work/opensc.conf VPCSC_SCENARIO=$work/scenario.json VCARD_APDU_LOG=$work/apdu.jsonl
-# A provider built without libvcard resolves vcard::open_card_image weakly:
-# supply it from the test preload library then.
-if [ -e "$top_builddir/.libs/libvcard_preload.so" ] &&
-	! nm -D --defined-only "$VPCSC_LIBRARY" 2>/dev/null | grep -q open_card_image; then
-	export LD_PRELOAD=$top_builddir/.libs/libvcard_preload.so
-fi
 
 tries() { "$TOOL" dump token.img | awk '/type 04 kid 01/ { print $6 }'; }
 

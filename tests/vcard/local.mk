@@ -14,13 +14,6 @@ tests_vcard_test_vcard_image_SOURCES = tests/vcard/test_vcard_image.cpp
 tests_vcard_test_vcard_image_CPPFLAGS = $(vcard_test_cppflags)
 tests_vcard_test_vcard_image_LDADD = $(vcard_test_ldadd)
 
-## LD_PRELOAD helper for a libvpcsc built without libvcard (weak open_card_image).
-check_LTLIBRARIES += libvcard_preload.la
-libvcard_preload_la_SOURCES = tests/vcard/vcard_preload.cpp
-libvcard_preload_la_CPPFLAGS = $(AM_CPPFLAGS)
-libvcard_preload_la_LDFLAGS = -module -avoid-version -shared -rpath $(abs_builddir)
-libvcard_preload_la_LIBADD = libvcard.la
-
 dist_check_SCRIPTS += tests/vcard/epass2003_flows.sh tests/vcard/epass2003_flows_3des.sh \
 	tests/vcard/epass2003_flows_aes.sh tests/vcard/epass2003_flows_fips.sh tests/vcard/make_test_token.sh \
 	tests/vcard/p11test_conformance.sh
@@ -32,7 +25,7 @@ TESTS += tests/vcard/test_vcard_sm tests/vcard/test_vcard_card tests/vcard/test_
 
 ## make test-token [VCARD_VARIANT=aes|3des|fips]: a personalised token image (test-token.img).
 VCARD_VARIANT = aes
-test-token: vcard-tool libvpcsc.la libvcard_preload.la
+test-token: vcard-tool libvpcsc.la opensc-stock
 	top_builddir='$(abs_top_builddir)' OPENSC_STOCK_PREFIX='$(OPENSC_STOCK_PREFIX)' \
 	VPCSC_LIBRARY='$(abs_top_builddir)/.libs/libvpcsc.so' \
 	$(BASH) $(srcdir)/tests/vcard/make_test_token.sh '$(abs_top_builddir)/test-token.img' '$(VCARD_VARIANT)'

@@ -25,10 +25,6 @@ cat >"$work/scenario.json" <<JSON
   "cards": { "token": { "type": "image", "path": "$image" } } }
 JSON
 export OPENSC_CONF=$work/opensc.conf VPCSC_SCENARIO=$work/scenario.json
-if [ -e "$top_builddir/.libs/libvcard_preload.so" ] &&
-	! nm -D --defined-only "$VPCSC_LIBRARY" 2>/dev/null | grep -q open_card_image; then
-	export LD_PRELOAD=$top_builddir/.libs/libvcard_preload.so
-fi
 q() { "$@" >>"$work/log" 2>&1 || { echo "make_test_token: failed: $*" >&2; tail -20 "$work/log" >&2; exit 1; }; }
 opts=()
 for o in ${VCARD_TOKEN_OPTIONS:-}; do opts+=(--option "$o"); done

@@ -30,10 +30,6 @@ cat >scenario.json <<JSON
   "cards": { "token": { "type": "image", "path": "$work/token.img" } } }
 JSON
 export OPENSC_CONF=$work/opensc.conf VPCSC_SCENARIO=$work/scenario.json
-if [ -e "$top_builddir/.libs/libvcard_preload.so" ] &&
-	! nm -D --defined-only "$VPCSC_LIBRARY" 2>/dev/null | grep -q open_card_image; then
-	export LD_PRELOAD=$top_builddir/.libs/libvcard_preload.so
-fi
 
 # test_id/result and data rows as sortable lines
 flatten() {
