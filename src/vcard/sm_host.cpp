@@ -70,7 +70,7 @@ Bytes SmHost::wrap(const Apdu &plain)
 	sm::increment_icv(variant_, icv_);
 	Bytes mac;
 	if (variant_ == SmVariant::Fips && plain.data.empty() && plain.ins == 0x82 && plain.p1 == 0x01)
-		mac = sm::fips_query_mac(keys_, header);
+		mac = opensc_query_mac_ ? sm::fips_query_mac_opensc(keys_, header) : sm::fips_query_mac(keys_, header);
 	else
 		mac = sm::command_mac(variant_, keys_, icv_, header, objs);
 	objs.insert(objs.end(), {0x8E, 0x08});

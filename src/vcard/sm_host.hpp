@@ -30,11 +30,15 @@ public:
 	// Builds the wire APDU for plain (advances the ICV).
 	Bytes wrap(const Apdu &plain);
 	Response unwrap(const Bytes &wire_response) const;
+	// MAC the FIPS retry query as OpenSC 0.27.1 does (§2.7.5).
+	void set_opensc_query_mac(bool on) { opensc_query_mac_ = on; }
+	const sm::SessionKeys &session_keys() const { return keys_; }
 
 private:
 	SmVariant variant_;
 	SecureBytes static_key_;
 	bool open_ = false;
+	bool opensc_query_mac_ = false;
 	sm::SessionKeys keys_;
 	Bytes icv_;
 };
