@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Card image files: a versioned JSON document (see README section in
-// doc/ or the vcard report). Loading validates everything before a card is
+// Card image files: a versioned JSON document (format in
+// src/vcard/README.md). Loading validates everything before a card is
 // built; saving writes a temporary file, fsyncs it and renames it over the
 // image, so a crash leaves either the old or the new image.
 #pragma once

@@ -32,3 +32,4 @@ bin_PROGRAMS += vcard-tool
 vcard_tool_SOURCES = src/vcard/vcard_tool.cpp
 vcard_tool_CPPFLAGS = $(AM_CPPFLAGS) $(OPENSSL_CFLAGS) $(JSON_CFLAGS)
 vcard_tool_LDADD = libvcard.la
+EXTRA_DIST += src/vcard/README.md
