@@ -844,14 +844,9 @@ Service::begin_transaction(SCARDHANDLE hid)
 			return SCARD_S_SUCCESS;
 		}
 		// Another handle holds the card: block until it ends its
-		// transaction (pcsc-lite blocks too), holding our context busy.
-		const SCARDCONTEXT ctx = h->ctx;
-		contexts_.at(ctx).busy++;
+		// transaction. pcsc-lite's client polls, releasing the context
+		// between polls, so other calls on our context go on meanwhile.
 		cv_.wait(lk);
-		auto it = contexts_.find(ctx);
-		if (it != contexts_.end())
-			it->second.busy--;
-		cv_.notify_all();
 		maybe_come_up();
 	}
 }

@@ -7,9 +7,10 @@
 // pcsc-lite rules it imitates (see README in this directory):
 //  - a context owns its handles; ReleaseContext disconnects them;
 //  - calls on a context are serialised: while one thread blocks in
-//    GetStatusChange or BeginTransaction on context C, other calls on C
-//    (except Cancel and IsValidContext) wait, as pcsc-lite's per-context
-//    mutex makes them; ReleaseContext(C) therefore waits too;
+//    GetStatusChange on context C, other calls on C (except Cancel and
+//    IsValidContext) wait, as pcsc-lite's per-context mutex makes them;
+//    ReleaseContext(C) therefore waits too. BeginTransaction blocked by
+//    another handle's transaction does not hold C (pcsc-lite polls);
 //  - after the service is lost every old context and handle answers
 //    SCARD_E_NO_SERVICE (IsValidContext still succeeds); ReleaseContext of
 //    a dead context answers NO_SERVICE and frees it.

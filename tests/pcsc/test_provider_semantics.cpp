@@ -41,6 +41,7 @@ teardown(void **state)
 	if (s->worker.joinable()) {
 		SCardCancel(s->ctx);
 		SCardCancel(s->ctx2);
+		vpcsc_service_lost(); // also ends a blocked BeginTransaction
 		s->worker.join();
 	}
 	SCardReleaseContext(s->ctx);
@@ -152,6 +153,29 @@ test_provider_transaction_blocks_other_handle_until_end(void **state)
 	assert_int_equal(SCardEndTransaction(h1, SCARD_LEAVE_CARD), SCARD_E_NOT_TRANSACTED);
 	assert_int_equal(SCardEndTransaction(h2, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
 	assert_int_equal(vpcsc_open_transactions(), 0);
+}
+
+void
+test_provider_transaction_wait_does_not_hold_the_context(void **state)
+{
+	State &s = st(state);
+	// two handles of ONE context: the waiter must not lock out the owner
+	SCARDHANDLE h1 = connect_a(s.ctx);
+	SCARDHANDLE h2 = connect_a(s.ctx);
+	assert_int_equal(SCardBeginTransaction(h1), SCARD_S_SUCCESS);
+	s.worker = std::thread([&s, h2] {
+		s.worker_rv = SCardBeginTransaction(h2);
+		s.worker_done = true;
+	});
+	std::this_thread::sleep_for(std::chrono::milliseconds(30));
+	assert_false(s.worker_done.load());
+	LONG rv;
+	get_serial(h1, &rv);
+	assert_int_equal(rv, SCARD_S_SUCCESS);
+	assert_int_equal(SCardEndTransaction(h1, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
+	assert_true(eventually([&] { return s.worker_done.load(); }));
+	s.worker.join();
+	assert_int_equal(s.worker_rv.load(), SCARD_S_SUCCESS);
 }
 
 void
@@ -473,6 +497,7 @@ main()
 		cmocka_unit_test_setup_teardown(test_provider_release_context_invalidates_its_handles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_share_modes_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_transaction_blocks_other_handle_until_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_provider_transaction_wait_does_not_hold_the_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_disconnect_ends_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_reset_by_other_handle_reports_reset_once_reconnected, setup,
 						teardown),
