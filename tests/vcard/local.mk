@@ -48,3 +48,13 @@ fuzz-vcard:
 CLEANFILES += fuzz_vcard_dispatcher
 EXTRA_DIST += tests/vcard/fuzz_vcard_dispatcher.cpp
 .PHONY: fuzz-vcard
+
+## make valgrind-vcard: the vcard cmocka suites under valgrind (not in make check).
+valgrind-vcard: tests/vcard/test_vcard_sm tests/vcard/test_vcard_card tests/vcard/test_vcard_image
+	@for t in $^; do \
+		echo "valgrind $$t"; \
+		valgrind -q --error-exitcode=9 --leak-check=full ./$$t >$$t.valgrind.log 2>&1 || \
+			{ cat $$t.valgrind.log; exit 1; }; \
+	done
+CLEANFILES += tests/vcard/*.valgrind.log
+.PHONY: valgrind-vcard

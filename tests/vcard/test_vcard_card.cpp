@@ -577,6 +577,24 @@ void test_card_fips_query_rejects_opensc_mac_when_strict(void **state)
 	assert_string_equal(to_hex(f.card->process(w)).c_str(), "6988");
 }
 
+void test_card_install_sm_keys_takes_effect_next_session(void **state)
+{
+	auto &f = *static_cast<Fixture *>(*state);
+	const Bytes key = from_hex("A0A1A2A3A4A5A6A7A8A9AAABACADAEAF");
+	Bytes enc = from_hex("01009090000000FF00 00"), mac = from_hex("02009090000000FF0000");
+	enc.insert(enc.end(), key.begin(), key.end());
+	mac.insert(mac.end(), key.begin(), key.end());
+	assert_int_equal(sw(f, apdu(0x80, 0xE3, 0, 0, enc)), 0x9000);
+	assert_int_equal(sw(f, apdu(0x80, 0xE3, 0, 0, mac)), 0x9000);
+	// the running session keeps working with the old session keys
+	assert_int_equal(sw(f, apdu(0x00, 0xA4, 0, 0, fid(0x3F00), 0)), 0x6A82);
+	// OpenSC's hard-coded keys no longer authenticate
+	assert_false(f.host->open(*f.card));
+	f.host = std::make_unique<SmHost>(f.variant, key);
+	assert_true(f.host->open(*f.card));
+	assert_int_equal(sw(f, apdu(0x00, 0xA4, 0, 0, fid(0x3F00), 0)), 0x6A82);
+}
+
 void test_card_malformed_apdus_answer_status(void **state)
 {
 	auto &f = *static_cast<Fixture *>(*state);
@@ -625,6 +643,8 @@ int main()
 		cmocka_unit_test_setup_teardown(test_card_fips_query_accepts_opensc_mac, setup_fips, teardown),
 		cmocka_unit_test_setup_teardown(test_card_fips_query_rejects_opensc_mac_when_strict,
 			setup_fips_strict_query, teardown),
+		cmocka_unit_test_setup_teardown(test_card_install_sm_keys_takes_effect_next_session, setup_des, teardown),
+		cmocka_unit_test_setup_teardown(test_card_install_sm_keys_takes_effect_next_session, setup_fips, teardown),
 		cmocka_unit_test_setup_teardown(test_card_malformed_apdus_answer_status, setup_aes, teardown),
 	};
 	return cmocka_run_group_tests(tests, nullptr, nullptr);
