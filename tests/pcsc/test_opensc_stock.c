@@ -8,7 +8,10 @@
  * Environment: VPCSC_LIBRARY (the provider), OPENSC_STOCK_PREFIX is only
  * used by the build (link and rpath).
  */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
 #include <dlfcn.h>
+#include <pthread.h>
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +29,7 @@ struct vpcsc_api {
 	int (*reset)(const char *);
 	int (*service_lost)(void);
 	int (*service_down)(unsigned long);
+	int (*card_remove)(unsigned);
 	long (*calls)(const char *);
 	long (*live_contexts)(void);
 	long (*live_handles)(void);
@@ -69,6 +73,7 @@ group_setup(void **state)
 	LOAD(reset, "vpcsc_reset");
 	LOAD(service_lost, "vpcsc_service_lost");
 	LOAD(service_down, "vpcsc_service_down");
+	LOAD(card_remove, "vpcsc_card_remove");
 	LOAD(calls, "vpcsc_calls");
 	LOAD(live_contexts, "vpcsc_live_contexts");
 	LOAD(live_handles, "vpcsc_live_handles");
@@ -232,6 +237,68 @@ test_opensc_stock_transmit_fails_when_service_lost_under_lock(void **state)
 	assert_int_equal(sc_unlock(fx->card), SC_ERROR_NO_READERS_FOUND);
 }
 
+struct waiter {
+	sc_context_t *ctx;
+	void *states;
+	unsigned int event;
+	int r;
+};
+
+static void *
+wait_thread(void *arg)
+{
+	struct waiter *w = arg;
+	sc_reader_t *reader = NULL;
+	w->r = sc_wait_for_event(w->ctx, SC_EVENT_CARD_INSERTED | SC_EVENT_CARD_REMOVED, &reader, &w->event, -1,
+			&w->states);
+	return NULL;
+}
+
+/* Join within 5 s; a waiter that never returns is a failure, not a hang. */
+static int
+join_within(pthread_t t)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 5;
+	return pthread_timedjoin_np(t, NULL, &deadline);
+}
+
+/* OpenSC's wait path (own wait context, GetStatusChange INFINITE) sees a
+ * removal, and sc_cancel (SCardCancel + SCardReleaseContext of the wait
+ * context) wakes a blocked waiter. */
+static void
+test_opensc_stock_wait_for_event_removal_and_cancel(void **state)
+{
+	struct fixture *fx = *state;
+	struct waiter w = {fx->ctx, NULL, 0, 1};
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, wait_thread, &w), 0);
+	usleep(50 * 1000);
+	assert_int_equal(api.card_remove(0), 0);
+	if (join_within(t) != 0) {
+		fprintf(stderr, "sc_wait_for_event did not see the removal\n");
+		exit(1);
+	}
+	assert_int_equal(w.r, SC_SUCCESS);
+	assert_true(w.event & SC_EVENT_CARD_REMOVED);
+
+	w.r = 1;
+	assert_int_equal(pthread_create(&t, NULL, wait_thread, &w), 0);
+	usleep(50 * 1000);
+	const long live = api.live_contexts();
+	assert_int_equal(live, 2); /* the main and the wait context */
+	assert_int_equal(sc_cancel(fx->ctx), SC_SUCCESS);
+	if (join_within(t) != 0) {
+		fprintf(stderr, "sc_cancel did not wake the waiter\n");
+		exit(1);
+	}
+	assert_int_not_equal(w.r, 1);
+	assert_int_equal(api.live_contexts(), 1); /* the wait context was released */
+	sc_wait_for_event(fx->ctx, 0, NULL, NULL, 0, &w.states);
+}
+
 int
 main(void)
 {
@@ -241,6 +308,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_opensc_stock_lock_fails_after_service_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_opensc_stock_transmit_fails_when_service_lost_under_lock, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_opensc_stock_wait_for_event_removal_and_cancel, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
