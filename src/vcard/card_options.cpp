@@ -17,6 +17,7 @@ nlohmann::json CardOptions::to_json() const
 		{"install_key_checks_modify_ac", install_key_checks_modify_ac},
 		{"accept_opensc_fips_query_mac", accept_opensc_fips_query_mac},
 		{"ecdsa_pads_short_input", ecdsa_pads_short_input},
+		{"fips_refuses_retry_query", fips_refuses_retry_query},
 		{"autosave", autosave},
 	};
 }
@@ -64,6 +65,8 @@ CardOptions CardOptions::from_json(const nlohmann::json &j)
 			flag(o.accept_opensc_fips_query_mac);
 		} else if (k == "ecdsa_pads_short_input") {
 			flag(o.ecdsa_pads_short_input);
+		} else if (k == "fips_refuses_retry_query") {
+			flag(o.fips_refuses_retry_query);
 		} else if (k == "autosave") {
 			flag(o.autosave);
 		} else {

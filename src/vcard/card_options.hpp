@@ -38,6 +38,9 @@ struct CardOptions {
 	// p11test's ec_sign_size_test with ECDSA-SHA224); default: e is used as
 	// the integer it encodes, as ECDSA specifies.
 	bool ecdsa_pads_short_input = false;
+	// §8.3 #4: 2023+ FIPS tokens answer the PIN retry query with 6985
+	// (OpenSC 0.27.1 then fails every login); off by default.
+	bool fips_refuses_retry_query = false;
 	// Persist the image after every command that changed non-volatile state.
 	bool autosave = true;
 

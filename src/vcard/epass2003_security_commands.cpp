@@ -93,6 +93,8 @@ Bytes Epass2003Card::cmd_external_authenticate(const Apdu &a)
 		throw CardStatus(Sw::RefDataNotFound);
 	if (a.data.empty()) {
 		// Retry-counter query: MUST be 63Cx and must not touch the state.
+		if (variant_ == SmVariant::Fips && options_.fips_refuses_retry_query)
+			throw CardStatus(Sw::ConditionsNotSatisfied);
 		throw CardStatus(sw_tries_left(key->tries_left()));
 	}
 	if (a.data.size() != 8)

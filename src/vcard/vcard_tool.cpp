@@ -26,7 +26,7 @@ void usage(std::FILE *out)
 		"options (NAME=VALUE): plain_apdu_policy=strict|lenient, bad_sm_status=6988|6985,\n"
 		"  new_session_clears_security, puk_resets_pin_counter, challenge_single_use,\n"
 		"  ec_supported, install_key_checks_modify_ac, accept_opensc_fips_query_mac,\n"
-		"  ecdsa_pads_short_input,\n"
+		"  ecdsa_pads_short_input, fips_refuses_retry_query,\n"
 		"  autosave (=true|false)\n");
 }
 

@@ -120,6 +120,13 @@ int setup_fips_strict_query(void **state)
 	return setup_variant(state, SmVariant::Fips, o);
 }
 
+int setup_gfips(void **state)
+{
+	CardOptions o;
+	o.fips_refuses_retry_query = true;
+	return setup_variant(state, SmVariant::Fips, o);
+}
+
 int teardown(void **state)
 {
 	delete static_cast<Fixture *>(*state);
@@ -595,6 +602,17 @@ void test_card_install_sm_keys_takes_effect_next_session(void **state)
 	assert_int_equal(sw(f, apdu(0x00, 0xA4, 0, 0, fid(0x3F00), 0)), 0x6A82);
 }
 
+void test_card_fips_retry_query_refused_like_gfips(void **state)
+{
+	auto &f = *static_cast<Fixture *>(*state);
+	personalise(f);
+	assert_int_equal(pin_auth(f, 1, kPinKey), 0x9000);
+	SmHost::Response r = tx(f, apdu(0x00, 0x82, 0x01, 0x81));
+	assert_true(r.wrapped);
+	assert_int_equal(r.sw, 0x6985);
+	assert_int_equal(f.card->security_state(), 0x06);
+}
+
 void test_card_malformed_apdus_answer_status(void **state)
 {
 	auto &f = *static_cast<Fixture *>(*state);
@@ -645,6 +663,7 @@ int main()
 			setup_fips_strict_query, teardown),
 		cmocka_unit_test_setup_teardown(test_card_install_sm_keys_takes_effect_next_session, setup_des, teardown),
 		cmocka_unit_test_setup_teardown(test_card_install_sm_keys_takes_effect_next_session, setup_fips, teardown),
+		cmocka_unit_test_setup_teardown(test_card_fips_retry_query_refused_like_gfips, setup_gfips, teardown),
 		cmocka_unit_test_setup_teardown(test_card_malformed_apdus_answer_status, setup_aes, teardown),
 	};
 	return cmocka_run_group_tests(tests, nullptr, nullptr);
