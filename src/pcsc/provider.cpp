@@ -5,7 +5,12 @@
 // The provider is, by nature, one per process: the Service below is the
 // only global, created on first use (scenario read from the environment
 // then) and destroyed at unload/exit (statistics dumped then).
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
 #include <cstring>
 #include <string>
 
@@ -19,11 +24,50 @@ namespace pcsc {
 
 namespace {
 
+// The one instance, created on first use. At unload/exit it dumps its
+// statistics, wakes every blocked caller and is deleted once no call is in
+// flight (a thread still blocked after a second keeps it alive rather than
+// hanging the exit in a condition variable's destructor).
+std::once_flag created;
+Service *instance = nullptr;
+std::atomic<bool> unloading{false};
+std::atomic<int> in_flight{0};
+
 Service &
 service()
 {
-	static Service instance;
-	return instance;
+	if (unloading)
+		throw std::runtime_error("libvpcsc is being unloaded");
+	std::call_once(created, [] { instance = new Service; });
+	return *instance;
+}
+
+struct Unloader {
+	Unloader() = default;
+	Unloader(const Unloader &) = delete;
+	Unloader &operator=(const Unloader &) = delete;
+	~Unloader()
+	{
+		unloading = true;
+		if (instance == nullptr)
+			return;
+		instance->shutdown();
+		for (int i = 0; i < 1000 && in_flight > 0; i++)
+			std::this_thread::sleep_for(std::chrono::milliseconds(1));
+		if (in_flight == 0)
+			delete instance;
+	}
+} unloader;
+
+// An SCard* body: counted in flight, refused once unloading, guarded.
+template <typename F>
+LONG
+scard(F &&body) noexcept
+{
+	in_flight++;
+	const LONG rv = unloading ? SCARD_E_NO_SERVICE : guard([&] { return body(service()); });
+	in_flight--;
+	return rv;
 }
 
 thread_local std::string last_error;
@@ -55,6 +99,8 @@ set_last_error(const std::string &message) noexcept
 } // namespace pcsc
 
 using pcsc::guard;
+using pcsc::scard;
+using pcsc::Service;
 using pcsc::guard_api;
 using pcsc::service;
 
@@ -63,27 +109,27 @@ extern "C" {
 LONG
 SCardEstablishContext(DWORD dwScope, LPCVOID, LPCVOID, LPSCARDCONTEXT phContext)
 {
-	return guard([&] { return service().establish_context(dwScope, phContext); });
+	return scard([&](Service &s) { return s.establish_context(dwScope, phContext); });
 }
 
 LONG
 SCardReleaseContext(SCARDCONTEXT hContext)
 {
-	return guard([&] { return service().release_context(hContext); });
+	return scard([&](Service &s) { return s.release_context(hContext); });
 }
 
 LONG
 SCardIsValidContext(SCARDCONTEXT hContext)
 {
-	return guard([&] { return service().is_valid_context(hContext); });
+	return scard([&](Service &s) { return s.is_valid_context(hContext); });
 }
 
 LONG
 SCardConnect(SCARDCONTEXT hContext, LPCSTR szReader, DWORD dwShareMode, DWORD dwPreferredProtocols,
 	     LPSCARDHANDLE phCard, LPDWORD pdwActiveProtocol)
 {
-	return guard([&] {
-		return service().connect(hContext, szReader, dwShareMode, dwPreferredProtocols, phCard,
+	return scard([&](Service &s) {
+		return s.connect(hContext, szReader, dwShareMode, dwPreferredProtocols, phCard,
 					 pdwActiveProtocol);
 	});
 }
@@ -92,8 +138,8 @@ LONG
 SCardReconnect(SCARDHANDLE hCard, DWORD dwShareMode, DWORD dwPreferredProtocols, DWORD dwInitialization,
 	       LPDWORD pdwActiveProtocol)
 {
-	return guard([&] {
-		return service().reconnect(hCard, dwShareMode, dwPreferredProtocols, dwInitialization,
+	return scard([&](Service &s) {
+		return s.reconnect(hCard, dwShareMode, dwPreferredProtocols, dwInitialization,
 					   pdwActiveProtocol);
 	});
 }
@@ -101,48 +147,48 @@ SCardReconnect(SCARDHANDLE hCard, DWORD dwShareMode, DWORD dwPreferredProtocols,
 LONG
 SCardDisconnect(SCARDHANDLE hCard, DWORD dwDisposition)
 {
-	return guard([&] { return service().disconnect(hCard, dwDisposition); });
+	return scard([&](Service &s) { return s.disconnect(hCard, dwDisposition); });
 }
 
 LONG
 SCardBeginTransaction(SCARDHANDLE hCard)
 {
-	return guard([&] { return service().begin_transaction(hCard); });
+	return scard([&](Service &s) { return s.begin_transaction(hCard); });
 }
 
 LONG
 SCardEndTransaction(SCARDHANDLE hCard, DWORD dwDisposition)
 {
-	return guard([&] { return service().end_transaction(hCard, dwDisposition); });
+	return scard([&](Service &s) { return s.end_transaction(hCard, dwDisposition); });
 }
 
 LONG
 SCardStatus(SCARDHANDLE hCard, LPSTR szReaderName, LPDWORD pcchReaderLen, LPDWORD pdwState, LPDWORD pdwProtocol,
 	    LPBYTE pbAtr, LPDWORD pcbAtrLen)
 {
-	return guard([&] {
-		return service().status(hCard, szReaderName, pcchReaderLen, pdwState, pdwProtocol, pbAtr, pcbAtrLen);
+	return scard([&](Service &s) {
+		return s.status(hCard, szReaderName, pcchReaderLen, pdwState, pdwProtocol, pbAtr, pcbAtrLen);
 	});
 }
 
 LONG
 SCardGetStatusChange(SCARDCONTEXT hContext, DWORD dwTimeout, SCARD_READERSTATE *rgReaderStates, DWORD cReaders)
 {
-	return guard([&] { return service().get_status_change(hContext, dwTimeout, rgReaderStates, cReaders); });
+	return scard([&](Service &s) { return s.get_status_change(hContext, dwTimeout, rgReaderStates, cReaders); });
 }
 
 LONG
 SCardCancel(SCARDCONTEXT hContext)
 {
-	return guard([&] { return service().cancel(hContext); });
+	return scard([&](Service &s) { return s.cancel(hContext); });
 }
 
 LONG
 SCardTransmit(SCARDHANDLE hCard, const SCARD_IO_REQUEST *pioSendPci, LPCBYTE pbSendBuffer, DWORD cbSendLength,
 	      SCARD_IO_REQUEST *pioRecvPci, LPBYTE pbRecvBuffer, LPDWORD pcbRecvLength)
 {
-	return guard([&] {
-		return service().transmit(hCard, pioSendPci, pbSendBuffer, cbSendLength, pioRecvPci, pbRecvBuffer,
+	return scard([&](Service &s) {
+		return s.transmit(hCard, pioSendPci, pbSendBuffer, cbSendLength, pioRecvPci, pbRecvBuffer,
 					  pcbRecvLength);
 	});
 }
@@ -150,27 +196,27 @@ SCardTransmit(SCARDHANDLE hCard, const SCARD_IO_REQUEST *pioSendPci, LPCBYTE pbS
 LONG
 SCardListReaders(SCARDCONTEXT hContext, LPCSTR, LPSTR mszReaders, LPDWORD pcchReaders)
 {
-	return guard([&] { return service().list_readers(hContext, mszReaders, pcchReaders); });
+	return scard([&](Service &s) { return s.list_readers(hContext, mszReaders, pcchReaders); });
 }
 
 LONG
 SCardFreeMemory(SCARDCONTEXT hContext, LPCVOID pvMem)
 {
-	return guard([&] { return service().free_memory(hContext, pvMem); });
+	return scard([&](Service &s) { return s.free_memory(hContext, pvMem); });
 }
 
 LONG
 SCardGetAttrib(SCARDHANDLE hCard, DWORD dwAttrId, LPBYTE pbAttr, LPDWORD pcbAttrLen)
 {
-	return guard([&] { return service().get_attrib(hCard, dwAttrId, pbAttr, pcbAttrLen); });
+	return scard([&](Service &s) { return s.get_attrib(hCard, dwAttrId, pbAttr, pcbAttrLen); });
 }
 
 LONG
 SCardControl(SCARDHANDLE hCard, DWORD dwControlCode, LPCVOID pbSendBuffer, DWORD cbSendLength, LPVOID pbRecvBuffer,
 	     DWORD cbRecvLength, LPDWORD lpBytesReturned)
 {
-	return guard([&] {
-		return service().control(hCard, dwControlCode, pbSendBuffer, cbSendLength, pbRecvBuffer, cbRecvLength,
+	return scard([&](Service &s) {
+		return s.control(hCard, dwControlCode, pbSendBuffer, cbSendLength, pbRecvBuffer, cbRecvLength,
 					 lpBytesReturned);
 	});
 }

@@ -91,16 +91,29 @@ Service::Service()
 
 Service::~Service()
 {
-	// Dump statistics at unload/exit when asked to; never throw from here.
-	try {
-		if (!scenario_.stats_file.empty()) {
-			std::ofstream out(scenario_.stats_file);
-			out << stats().dump(2) << "\n";
-		}
-	} catch (...) {
-	}
 	for (void *p : allocations_)
 		std::free(p);
+}
+
+void
+Service::shutdown()
+{
+	// Never throws: runs from a destructor at unload/exit.
+	try {
+		const std::string path = scenario_.stats_file;
+		if (!path.empty()) {
+			std::ofstream out(path);
+			out << stats().dump(2) << "\n";
+		}
+		Lock lk(mutex_);
+		for (auto &c : contexts_)
+			c.second.dead = true;
+		down_ = true;
+		down_until_set_ = false;
+		down_calls_ = 0;
+		cv_.notify_all();
+	} catch (...) {
+	}
 }
 
 void

@@ -69,6 +69,10 @@ public:
 		     DWORD *returned);
 	LONG free_memory(SCARDCONTEXT ctx, const void *mem);
 
+	// Unload/exit: dump statistics (stats_file), fail every context so that
+	// blocked callers return. The object stays usable (calls fail).
+	void shutdown();
+
 	// Runtime control (throws fault::ConfigError on a bad action).
 	void inject(const std::string &action_json);
 

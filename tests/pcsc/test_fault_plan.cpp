@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -578,6 +579,39 @@ test_fault_stats_file_written_at_exit(void **state)
 	assert_int_equal(j["live_handles"].get<int>(), 1);
 }
 
+void
+test_fault_exit_with_blocked_waiter_does_not_hang(void **)
+{
+	const pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (vpcsc_reset(two_readers) != 0)
+			_exit(2);
+		SCARDCONTEXT ctx;
+		SCardEstablishContext(SCARD_SCOPE_USER, nullptr, nullptr, &ctx);
+		std::thread([ctx] {
+			SCARD_READERSTATE rs = {};
+			rs.szReader = reader_b;
+			rs.dwCurrentState = SCARD_STATE_EMPTY;
+			SCardGetStatusChange(ctx, INFINITE, &rs, 1);
+		}).detach();
+		std::this_thread::sleep_for(std::chrono::milliseconds(30));
+		std::exit(0); // the provider is torn down under a blocked waiter
+	}
+	int status = 0;
+	pid_t done = 0;
+	for (int i = 0; i < 500 && done == 0; i++) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+		done = waitpid(pid, &status, WNOHANG);
+	}
+	if (done == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		fail_msg("process exit hung with a waiter blocked in SCardGetStatusChange");
+	}
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 // ------------------------------------------------------------ bad scenarios
 
 // Load a bad scenario with stderr captured; return (error, stderr text).
@@ -675,6 +709,7 @@ main()
 		cmocka_unit_test_setup_teardown(test_fault_replay_same_plan_and_seed_same_event_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_runtime_injection_is_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_stats_file_written_at_exit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_exit_with_blocked_waiter_does_not_hang, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_bad_scenario_names_the_field, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, nullptr, nullptr);
