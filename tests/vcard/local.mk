@@ -16,12 +16,14 @@ tests_vcard_test_vcard_image_LDADD = $(vcard_test_ldadd)
 
 dist_check_SCRIPTS += tests/vcard/epass2003_flows.sh tests/vcard/epass2003_flows_3des.sh \
 	tests/vcard/epass2003_flows_aes.sh tests/vcard/epass2003_flows_fips.sh tests/vcard/make_test_token.sh \
-	tests/vcard/p11test_conformance.sh
+	tests/vcard/p11test_conformance.sh tests/vcard/p11test_conformance_3des.sh \
+	tests/vcard/p11test_conformance_fips.sh
 EXTRA_DIST += tests/vcard/p11test_epass2003.allow
 
 TESTS += tests/vcard/test_vcard_sm tests/vcard/test_vcard_card tests/vcard/test_vcard_image \
 	tests/vcard/epass2003_flows_3des.sh tests/vcard/epass2003_flows_aes.sh tests/vcard/epass2003_flows_fips.sh \
-	tests/vcard/p11test_conformance.sh
+	tests/vcard/p11test_conformance.sh tests/vcard/p11test_conformance_3des.sh \
+	tests/vcard/p11test_conformance_fips.sh
 
 ## make test-token [VCARD_VARIANT=aes|3des|fips]: a personalised token image (test-token.img).
 VCARD_VARIANT = aes
