@@ -13,7 +13,7 @@ if ! e2e_prereqs; then
 	echo "SKIP: requirements missing (above)"
 	exit 77
 fi
-if ! ldconfig -p 2>/dev/null | grep -q 'libcacard\.so\.0' || ! command -v certutil >/dev/null; then
+if ! ldconfig -p 2>/dev/null | grep 'libcacard\.so\.0' >/dev/null || ! command -v certutil >/dev/null; then
 	echo "SKIP: libcacard.so.0 (Debian package libcacard0) or certutil (libnss3-tools) not installed"
 	exit 77
 fi
