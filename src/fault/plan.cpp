@@ -16,7 +16,8 @@
 // action "type": return{code,count} service_lost{handles_after_release}
 //   service_down{ms|calls,counter_after,handles_after_release} service_up
 //   card_reset{reader} card_remove{reader} card_insert{reader,card}
-//   card_swap{reader,card} delay{ms}
+//   card_swap{reader,card} reader_rename{reader,name} delay{ms}
+//   (service_lost/down also take "code": what old handles answer)
 #include "fault/plan.hpp"
 
 #include <set>
@@ -144,6 +145,20 @@ handles_after_release(const json &j, const std::string &where, bool dflt)
 	throw ConfigError(where + ".handles_after_release", "must be \"no_service\" or \"invalid_handle\"");
 }
 
+// What old contexts and handles answer after a service_lost/down.
+long
+dead_code(const json &j, const std::string &where)
+{
+	if (!j.contains("code"))
+		return scard_code_from_name("SCARD_E_NO_SERVICE").value_or(0);
+	if (!j["code"].is_string())
+		throw ConfigError(where + ".code", "must be a string (e.g. \"SCARD_E_SERVICE_STOPPED\")");
+	auto code = scard_code_from_name(j["code"].get<std::string>());
+	if (!code || *code == 0)
+		throw ConfigError(where + ".code", "unknown PC/SC error code \"" + j["code"].get<std::string>() + "\"");
+	return *code;
+}
+
 } // namespace
 
 Action
@@ -168,12 +183,14 @@ Plan::parse_action(const json &j, const std::string &where)
 		if (j.contains("count"))
 			a.count = get_uint(j, "count", where, 1);
 	} else if (type == "service_lost") {
-		check_keys(j, where, {"type", "handles_after_release"});
+		check_keys(j, where, {"type", "handles_after_release", "code"});
 		a.kind = Action::Kind::ServiceLost;
+		a.code = dead_code(j, where);
 		a.handles_invalid_after_release = handles_after_release(j, where, false);
 	} else if (type == "service_down") {
-		check_keys(j, where, {"type", "ms", "calls", "counter_after", "handles_after_release"});
+		check_keys(j, where, {"type", "ms", "calls", "counter_after", "handles_after_release", "code"});
 		a.kind = Action::Kind::ServiceDown;
+		a.code = dead_code(j, where);
 		if (j.contains("ms") && j.contains("calls"))
 			throw ConfigError(where, "give at most one of ms, calls");
 		if (j.contains("ms"))
@@ -207,6 +224,14 @@ Plan::parse_action(const json &j, const std::string &where)
 		} else if (a.kind == Action::Kind::CardSwap) {
 			throw ConfigError(where + ".card", "missing (name of the card to swap in)");
 		}
+	} else if (type == "reader_rename") {
+		check_keys(j, where, {"type", "reader", "name"});
+		a.kind = Action::Kind::ReaderRename;
+		if (j.contains("reader"))
+			a.reader = get_uint(j, "reader", where, 0);
+		if (!j.contains("name") || !j["name"].is_string() || j["name"].get<std::string>().empty())
+			throw ConfigError(where + ".name", "missing or not a non-empty string (the new base name)");
+		a.name = j["name"].get<std::string>();
 	} else if (type == "delay") {
 		check_keys(j, where, {"type", "ms"});
 		a.kind = Action::Kind::Delay;

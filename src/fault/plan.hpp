@@ -36,10 +36,11 @@ struct Action {
 		CardRemove,
 		CardInsert,
 		CardSwap,
+		ReaderRename,
 		Delay,
 	};
 	Kind kind = Kind::Return;
-	long code = 0;                   // Return
+	long code = 0;                   // Return; ServiceLost/Down: what dead handles answer
 	std::uint64_t count = 1;         // Return: for this many matching calls
 	std::uint64_t ms = 0;            // ServiceDown (0 with calls == 0: until ServiceUp), Delay
 	std::uint64_t calls = 0;         // ServiceDown: fail this many EstablishContext calls
@@ -47,6 +48,7 @@ struct Action {
 	std::uint16_t counter_after = 0; // ServiceDown: reader event counters after the restart
 	std::size_t reader = 0;          // card actions
 	std::string card;                // CardInsert (optional), CardSwap (required)
+	std::string name;                // ReaderRename: the new base name
 	nlohmann::json source;           // the action as written, for the event log
 };
 

@@ -24,6 +24,7 @@ public:
 	std::uint64_t power_ons = 0;
 	std::uint64_t power_offs = 0;
 	std::uint64_t resets = 0;
+	std::uint64_t generation = 0; // bumped when the reader is renamed (a "new" reader)
 };
 
 } // namespace pcsc

@@ -154,7 +154,8 @@ void
 check_action_targets(const fault::Action &a, const Scenario &s, const std::string &where)
 {
 	using K = fault::Action::Kind;
-	if (a.kind == K::CardReset || a.kind == K::CardRemove || a.kind == K::CardInsert || a.kind == K::CardSwap) {
+	if (a.kind == K::CardReset || a.kind == K::CardRemove || a.kind == K::CardInsert || a.kind == K::CardSwap ||
+	    a.kind == K::ReaderRename) {
 		if (a.reader >= s.readers.size())
 			throw ConfigError(where + ".reader", "no reader with index " + std::to_string(a.reader));
 	}

@@ -200,14 +200,15 @@ void
 Service::apply(Lock &lk, const fault::Action &a)
 {
 	using K = fault::Action::Kind;
-	if ((a.kind == K::CardReset || a.kind == K::CardRemove || a.kind == K::CardInsert || a.kind == K::CardSwap) &&
+	if ((a.kind == K::CardReset || a.kind == K::CardRemove || a.kind == K::CardInsert || a.kind == K::CardSwap ||
+	     a.kind == K::ReaderRename) &&
 	    a.reader >= readers_.size())
 		throw fault::ConfigError("reader", "no reader with index " + std::to_string(a.reader));
 	switch (a.kind) {
 	case K::Return:
 		break;
 	case K::ServiceLost:
-		service_lost(a.handles_invalid_after_release);
+		service_lost(a.handles_invalid_after_release, a.code);
 		break;
 	case K::ServiceDown:
 		service_down(a);
@@ -233,6 +234,12 @@ Service::apply(Lock &lk, const fault::Action &a)
 		card_remove(a.reader);
 		card_insert(a.reader, a.card);
 		break;
+	case K::ReaderRename: {
+		Reader &r = readers_[a.reader];
+		r.name = reader_name(a.name, a.reader);
+		r.generation++;
+		break;
+	}
 	case K::Delay:
 		lk.unlock();
 		std::this_thread::sleep_for(std::chrono::milliseconds(a.ms));
@@ -243,11 +250,13 @@ Service::apply(Lock &lk, const fault::Action &a)
 }
 
 void
-Service::service_lost(bool invalid_after_release)
+Service::service_lost(bool invalid_after_release, LONG code)
 {
 	for (auto &c : contexts_) {
-		if (!c.second.dead)
+		if (!c.second.dead) {
 			c.second.invalid_after_release = invalid_after_release;
+			c.second.dead_code = code;
+		}
 		c.second.dead = true;
 	}
 	// The service's view of transactions died with it; the card stays powered.
@@ -260,7 +269,7 @@ Service::service_lost(bool invalid_after_release)
 void
 Service::service_down(const fault::Action &a)
 {
-	service_lost(a.handles_invalid_after_release);
+	service_lost(a.handles_invalid_after_release, a.code);
 	down_ = true;
 	down_until_set_ = a.ms != 0;
 	down_until_ = Clock::now() + std::chrono::milliseconds(a.ms);
@@ -399,21 +408,25 @@ Service::find_context(SCARDCONTEXT ctx, Context *&out)
 	if (it == contexts_.end())
 		return SCARD_E_INVALID_HANDLE;
 	if (it->second.dead)
-		return SCARD_E_NO_SERVICE;
+		return it->second.dead_code;
 	out = &it->second;
 	return SCARD_S_SUCCESS;
 }
 
 LONG
-Service::find_handle(SCARDHANDLE h, Handle *&out)
+Service::find_handle(SCARDHANDLE h, Handle *&out, bool any_reader)
 {
-	if (zombies_.count(h))
-		return SCARD_E_NO_SERVICE;
+	auto z = zombies_.find(h);
+	if (z != zombies_.end())
+		return z->second;
 	auto it = handles_.find(h);
 	if (it == handles_.end())
 		return SCARD_E_INVALID_HANDLE;
-	if (contexts_.at(it->second.ctx).dead)
-		return SCARD_E_NO_SERVICE;
+	const Context &c = contexts_.at(it->second.ctx);
+	if (c.dead)
+		return c.dead_code;
+	if (!any_reader && readers_[it->second.reader].generation != it->second.reader_generation)
+		return SCARD_E_READER_UNAVAILABLE;
 	out = &it->second;
 	return SCARD_S_SUCCESS;
 }
@@ -463,14 +476,14 @@ Service::drop_handle(SCARDHANDLE id)
 }
 
 void
-Service::drop_context(SCARDCONTEXT id, bool keep_zombies)
+Service::drop_context(SCARDCONTEXT id, bool keep_zombies, LONG zombie_code)
 {
 	auto it = contexts_.find(id);
 	if (it == contexts_.end())
 		return;
 	for (SCARDHANDLE h : it->second.handles) {
 		if (keep_zombies)
-			zombies_.insert(h);
+			zombies_[h] = zombie_code;
 		drop_handle(h);
 	}
 	contexts_.erase(it);
@@ -517,8 +530,9 @@ Service::release_context(SCARDCONTEXT ctx)
 		return SCARD_E_INVALID_HANDLE;
 	if (it->second.dead) {
 		// pcsc-lite frees the local state and reports the dead service.
-		drop_context(ctx, !it->second.invalid_after_release);
-		return SCARD_E_NO_SERVICE;
+		const LONG code = it->second.dead_code;
+		drop_context(ctx, !it->second.invalid_after_release, code);
+		return code;
 	}
 	drop_context(ctx, false);
 	return SCARD_S_SUCCESS;
@@ -757,6 +771,7 @@ Service::connect(SCARDCONTEXT ctx, const char *reader, DWORD share, DWORD prefer
 	h.share = share;
 	h.protocol = protocol;
 	h.insertion = r.card ? r.insertion : 0;
+	h.reader_generation = r.generation;
 	handles_[id] = h;
 	c->handles.insert(id);
 	*out = id;
@@ -815,10 +830,10 @@ Service::disconnect(SCARDHANDLE hid, DWORD disposition)
 	if (!valid_disposition(disposition))
 		return SCARD_E_INVALID_VALUE;
 	Handle *h = nullptr;
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+	if ((rv = find_handle(hid, h, true)) != SCARD_S_SUCCESS)
 		return rv;
 	wait_idle(lk, h->ctx);
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+	if ((rv = find_handle(hid, h, true)) != SCARD_S_SUCCESS)
 		return rv;
 	if (!removed(*h)) {
 		if (disposition == SCARD_RESET_CARD)

@@ -90,6 +90,7 @@ private:
 	struct Context {
 		bool dead = false;
 		bool invalid_after_release = false;
+		LONG dead_code = SCARD_E_NO_SERVICE;
 		std::uint64_t cancel_gen = 0;
 		int busy = 0;
 		std::set<SCARDHANDLE> handles;
@@ -100,6 +101,7 @@ private:
 		DWORD share = 0;
 		DWORD protocol = 0;
 		std::uint64_t insertion = 0;
+		std::uint64_t reader_generation = 0;
 		bool reset_pending = false;
 	};
 	using Lock = std::unique_lock<std::mutex>;
@@ -109,7 +111,7 @@ private:
 	// Count the call, run the fault plan; returns a forced result or success.
 	LONG begin_call(Lock &lk, fault::EntryPoint entry, const BYTE *apdu = nullptr, std::size_t apdu_len = 0);
 	void apply(Lock &lk, const fault::Action &action);
-	void service_lost(bool invalid_after_release);
+	void service_lost(bool invalid_after_release, LONG code);
 	void service_down(const fault::Action &action);
 	void service_up();
 	void card_reset(std::size_t reader, SCARDHANDLE except);
@@ -120,7 +122,9 @@ private:
 	void maybe_come_up();
 
 	LONG find_context(SCARDCONTEXT ctx, Context *&out);
-	LONG find_handle(SCARDHANDLE h, Handle *&out);
+	// Also SCARD_E_READER_UNAVAILABLE once the reader was renamed, unless
+	// any_reader (Disconnect must still free such a handle).
+	LONG find_handle(SCARDHANDLE h, Handle *&out, bool any_reader = false);
 	// Wait until no other thread blocks inside a call on this context.
 	void wait_idle(Lock &lk, SCARDCONTEXT ctx);
 	bool removed(const Handle &h) const;
@@ -128,7 +132,7 @@ private:
 	DWORD reader_bits(const Reader &r) const;
 	bool evaluate(SCARD_READERSTATE *states, DWORD count) const;
 	void drop_handle(SCARDHANDLE h);
-	void drop_context(SCARDCONTEXT id, bool keep_zombies);
+	void drop_context(SCARDCONTEXT id, bool keep_zombies, LONG zombie_code = SCARD_E_NO_SERVICE);
 	long next_id() { return next_id_++; }
 
 	mutable std::mutex mutex_;
@@ -139,7 +143,7 @@ private:
 	std::vector<Reader> readers_;
 	std::map<SCARDCONTEXT, Context> contexts_;
 	std::map<SCARDHANDLE, Handle> handles_;
-	std::set<SCARDHANDLE> zombies_;
+	std::map<SCARDHANDLE, LONG> zombies_; // handle -> what it answers
 	std::set<void *> allocations_;
 	fault::Injector injector_;
 	std::uint64_t calls_[fault::entry_point_count] = {};

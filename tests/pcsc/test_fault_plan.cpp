@@ -290,6 +290,49 @@ test_fault_service_lost_pcsclite_release_gives_invalid_handle(void **state)
 }
 
 void
+test_fault_service_lost_with_other_code(void **state)
+{
+	State &s = st(state);
+	assert_int_equal(reset_with(two_readers), 0);
+	open_a(s);
+	assert_int_equal(vpcsc_inject(R"({"type":"service_lost","code":"SCARD_E_SERVICE_STOPPED"})"), 0);
+	assert_int_equal(serial_rv(s.h), SCARD_E_SERVICE_STOPPED);
+	assert_int_equal(SCardBeginTransaction(s.h), SCARD_E_SERVICE_STOPPED);
+	DWORD len = 0;
+	assert_int_equal(SCardListReaders(s.ctx, nullptr, nullptr, &len), SCARD_E_SERVICE_STOPPED);
+	assert_int_equal(SCardReleaseContext(s.ctx), SCARD_E_SERVICE_STOPPED);
+	assert_int_equal(serial_rv(s.h), SCARD_E_SERVICE_STOPPED);
+	assert_int_equal(vpcsc_inject(R"({"type":"service_lost","code":"SCARD_E_BOGUS"})"), -1);
+	assert_non_null(std::strstr(vpcsc_last_error(), "action.code"));
+}
+
+void
+test_fault_reader_rename_makes_old_handles_unavailable(void **state)
+{
+	State &s = st(state);
+	assert_int_equal(reset_with(two_readers), 0);
+	open_a(s);
+	assert_int_equal(vpcsc_inject(R"({"type":"reader_rename","reader":0,"name":"Other Reader"})"), 0);
+	assert_int_equal(serial_rv(s.h), SCARD_E_READER_UNAVAILABLE);
+	SCARD_READERSTATE rs = {};
+	rs.szReader = reader_a;
+	assert_int_equal(SCardGetStatusChange(s.ctx, 0, &rs, 1), SCARD_S_SUCCESS);
+	assert_true(rs.dwEventState & SCARD_STATE_UNKNOWN);
+	char buf[64];
+	DWORD len = sizeof buf;
+	assert_int_equal(SCardListReaders(s.ctx, nullptr, buf, &len), SCARD_S_SUCCESS);
+	assert_string_equal(buf, "Other Reader 00 00");
+	assert_int_equal(SCardDisconnect(s.h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
+	SCARDHANDLE h;
+	DWORD proto;
+	assert_int_equal(SCardConnect(s.ctx, reader_a, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, &h, &proto),
+			 SCARD_E_UNKNOWN_READER);
+	assert_int_equal(SCardConnect(s.ctx, "Other Reader 00 00", SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, &h, &proto),
+			 SCARD_S_SUCCESS);
+	assert_int_equal(serial_rv(h), SCARD_S_SUCCESS);
+}
+
+void
 test_fault_service_lost_from_plan_between_operations(void **state)
 {
 	State &s = st(state);
@@ -666,6 +709,10 @@ test_fault_bad_scenario_names_the_field(void **state)
 		 "faults.rules[0].trigger: needs exactly one"},
 		{with_plan(json::array({rule({{"probability", 1.5}}, {{"type", "service_lost"}})})),
 		 "faults.rules[0].trigger.probability"},
+		{with_plan(json::array({rule({{"nth", 1}}, {{"type", "reader_rename"}, {"reader", 9}, {"name", "x"}})})),
+		 "faults.rules[0].action.reader"},
+		{with_plan(json::array({rule({{"nth", 1}}, {{"type", "reader_rename"}})})),
+		 "faults.rules[0].action.name"},
 	};
 	for (const Case &c : cases) {
 		const auto result = load_bad(s.dir, c.scenario);
@@ -697,6 +744,8 @@ main()
 		cmocka_unit_test_setup_teardown(test_fault_service_lost_kills_old_context_and_handles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_service_lost_pcsclite_release_gives_invalid_handle, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_fault_service_lost_with_other_code, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_reader_rename_makes_old_handles_unavailable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_service_lost_from_plan_between_operations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_service_lost_wakes_blocked_waiter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_service_down_for_ms_power_cycles_card, setup, teardown),
