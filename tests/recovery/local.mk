@@ -2,8 +2,8 @@
 ## libvpcsc, built twice (stock and patched OpenSC headers, as the patches may change struct layouts),
 ## and run_suite.sh, which runs every case on both and prints them side by side.
 ##
-## In TESTS now: the stock build checked against the stock column of matrix.tsv (the documented
-## failures of unpatched OpenSC). run_suite.sh joins TESTS once the recovery patches are in
+## In TESTS now: stock OpenSC checked against the stock columns of matrix.tsv and pkcs11.tsv (the
+## documented failures of unpatched OpenSC). run_suite.sh joins TESTS once the recovery patches are in
 ## patches/series (it requires stock to fail and patched to pass every recovery case):
 ##     TESTS += tests/recovery/run_suite.sh
 ## Until then: `make check-recovery` runs it and prints the table.
@@ -15,9 +15,9 @@ recovery_undefs = -UPACKAGE -UPACKAGE_BUGREPORT -UPACKAGE_NAME -UPACKAGE_STRING 
 recovery_libs = $(CMOCKA_LIBS) -ldl
 
 check_PROGRAMS += tests/recovery/test_recovery_libopensc_stock tests/recovery/test_recovery_libopensc_patched
-TESTS += tests/recovery/test_recovery_libopensc_stock
-dist_check_SCRIPTS += tests/recovery/run_suite.sh
-EXTRA_DIST += tests/recovery/matrix.tsv tests/recovery/README.md
+TESTS += tests/recovery/test_recovery_libopensc_stock tests/recovery/test_recovery_pkcs11_stock.sh
+dist_check_SCRIPTS += tests/recovery/run_suite.sh tests/recovery/test_recovery_pkcs11_stock.sh
+EXTRA_DIST += tests/recovery/matrix.tsv tests/recovery/pkcs11.tsv tests/recovery/README.md
 
 tests_recovery_test_recovery_libopensc_stock_SOURCES = tests/recovery/test_recovery_libopensc.c
 tests_recovery_test_recovery_libopensc_stock_CPPFLAGS = $(recovery_undefs) -include $(OPENSC_STOCK_SRC)/config.h \
@@ -35,9 +35,26 @@ tests_recovery_test_recovery_libopensc_patched_LDADD = $(OPENSC_PATCHED_PREFIX)/
 tests_recovery_test_recovery_libopensc_patched_LDFLAGS = -Wl,-rpath,$(OPENSC_PATCHED_PREFIX)/lib
 EXTRA_tests_recovery_test_recovery_libopensc_patched_DEPENDENCIES = $(OPENSC_DIR)/patched/.installed libvpcsc.la
 
+## PKCS#11 level: one program (opensc-pkcs11.so is dlopened from OPENSC_PREFIX), the virtual ePass2003
+## through libvpcsc; librecovery_vcard.so gives libvpcsc its image cards (see vcard_preload.cpp).
+check_LTLIBRARIES += tests/recovery/librecovery_vcard.la
+tests_recovery_librecovery_vcard_la_SOURCES = tests/recovery/vcard_preload.cpp
+tests_recovery_librecovery_vcard_la_CPPFLAGS = $(AM_CPPFLAGS)
+tests_recovery_librecovery_vcard_la_LIBADD = libvcard.la
+tests_recovery_librecovery_vcard_la_LDFLAGS = -module -avoid-version -rpath '$(abs_builddir)'
+
+check_PROGRAMS += tests/recovery/test_recovery_pkcs11
+tests_recovery_test_recovery_pkcs11_SOURCES = tests/recovery/test_recovery_pkcs11.c
+tests_recovery_test_recovery_pkcs11_CPPFLAGS = -I$(OPENSC_STOCK_SRC)/src/pkcs11 $(OPENSSL_CFLAGS)
+tests_recovery_test_recovery_pkcs11_CFLAGS = $(recovery_cflags)
+tests_recovery_test_recovery_pkcs11_LDADD = $(OPENSSL_LIBS) $(recovery_libs)
+EXTRA_tests_recovery_test_recovery_pkcs11_DEPENDENCIES = $(OPENSC_DIR)/stock/.installed libvpcsc.la \
+	tests/recovery/librecovery_vcard.la vcard-tool$(EXEEXT)
+
 ## The whole suite on both variants, with the side-by-side table (not part of TESTS yet, see above).
 check-recovery: libvpcsc.la tests/recovery/test_recovery_libopensc_stock$(EXEEXT) \
-		tests/recovery/test_recovery_libopensc_patched$(EXEEXT)
+		tests/recovery/test_recovery_libopensc_patched$(EXEEXT) tests/recovery/test_recovery_pkcs11$(EXEEXT) \
+		tests/recovery/librecovery_vcard.la vcard-tool$(EXEEXT)
 	@$(AM_TESTS_ENVIRONMENT) bash $(srcdir)/tests/recovery/run_suite.sh
 
 .PHONY: check-recovery

@@ -246,7 +246,58 @@ load_matrix(void)
 	return 0;
 }
 
-/* An expectation may list alternatives separated by " || " */
+/*
+ * Does an outcome satisfy an expectation? The expectation may list whole
+ * alternatives separated by " || ", and within one alternative a field
+ * "key=A/B" accepts the value A or B (fields are separated by '|' and ',').
+ */
+static int
+field_matches(const char *exp, size_t elen, const char *out, size_t olen)
+{
+	const char *eq = memchr(exp, '=', elen), *v, *end = exp + elen;
+	size_t klen;
+
+	if (elen == olen && strncmp(exp, out, elen) == 0)
+		return 1;
+	if (eq == NULL)
+		return 0;
+	klen = (size_t)(eq - exp) + 1;
+	if (olen < klen || strncmp(exp, out, klen) != 0)
+		return 0;
+	for (v = eq + 1; v <= end;) {
+		const char *slash = memchr(v, '/', (size_t)(end - v));
+		size_t vlen = slash ? (size_t)(slash - v) : (size_t)(end - v);
+		if (olen - klen == vlen && strncmp(out + klen, v, vlen) == 0)
+			return 1;
+		if (slash == NULL)
+			break;
+		v = slash + 1;
+	}
+	return 0;
+}
+
+static int
+alternative_matches(const char *exp, size_t elen, const char *out)
+{
+	const char *e = exp, *eend = exp + elen, *o = out, *oend = out + strlen(out);
+
+	for (;;) {
+		size_t el = strcspn(e, "|,"), ol = strcspn(o, "|,");
+		if (e + el > eend)
+			el = (size_t)(eend - e);
+		if (!field_matches(e, el, o, ol))
+			return 0;
+		e += el;
+		o += ol;
+		if (e == eend || o == oend)
+			return e == eend && o == oend;
+		if (*e != *o)
+			return 0;
+		e++;
+		o++;
+	}
+}
+
 static int
 outcome_matches(const char *expect, const char *outcome)
 {
@@ -255,7 +306,7 @@ outcome_matches(const char *expect, const char *outcome)
 	for (;;) {
 		const char *sep = strstr(p, " || ");
 		size_t len = sep ? (size_t)(sep - p) : strlen(p);
-		if (strlen(outcome) == len && strncmp(p, outcome, len) == 0)
+		if (alternative_matches(p, len, outcome))
 			return 1;
 		if (sep == NULL)
 			return 0;

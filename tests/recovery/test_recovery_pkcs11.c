@@ -1,0 +1,1025 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The recovery suite at PKCS#11 level: OpenSC's opensc-pkcs11.so (stock or
+ * patched: OPENSC_PREFIX) over libvpcsc with the virtual ePass2003 (a card
+ * image personalised by OpenSC's own pkcs15-init through the same provider).
+ *
+ * Every case: C_Initialize, open a session, log in, find the private key and
+ * its public key, sign and verify (OpenSSL EVP, public key read with
+ * C_GetAttributeValue); inject the case's fault; sign again with the SAME
+ * session and key handles, without logging in again (sign2), and once more
+ * (sign3). The outcome is
+ *
+ *   sign2=<r>|sign3=<r>|session=<state>|verify=<n>|tries=<n>
+ *
+ * <r>: OK (C_Sign succeeded AND the signature verifies), BADSIG (C_Sign
+ * succeeded, the signature does not verify: another card signed), or the
+ * CKR_* name; session: C_GetSessionInfo's state (RW_USER = still logged in)
+ * or its error; verify: VERIFY APDUs (INS 20) the card(s) received after the
+ * fault (the vcard APDU log, VCARD_APDU_LOG); tries: the user PIN's
+ * remaining tries in the card image at the end (6 = no try lost).
+ * Expected outcomes for stock and patched are in pkcs11.tsv.
+ *
+ * Modes as test_recovery_libopensc: cmocka (column RECOVERY_EXPECT, default
+ * RECOVERY_VARIANT), --report, --case ID.
+ *
+ * Environment: OPENSC_PREFIX (the module under test), OPENSC_STOCK_PREFIX
+ * (its pkcs15-init personalises the token; default OPENSC_PREFIX),
+ * VPCSC_LIBRARY, RECOVERY_VCARD_PRELOAD (libvcard as a shared object, so
+ * that libvpcsc can open card images; default
+ * $top_builddir/tests/recovery/.libs/librecovery_vcard.so), VCARD_TOOL
+ * (default $top_builddir/vcard-tool), RECOVERY_PKCS11_MATRIX (default
+ * $top_srcdir/tests/recovery/pkcs11.tsv), RECOVERY_DEBUG, RECOVERY_KEEP,
+ * RECOVERY_CASES.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+
+#include "pkcs11.h"
+
+#define PIN "123456"
+#define PUK "12345678"
+#define CASE_TIMEOUT_S 60
+#define OUTCOME_MAX 512
+
+static char workdir[4096];
+static char token_a[4200], token_b[4200];
+static const char *variant = "stock";
+
+/* ------------------------------------------------------------ helpers */
+
+struct outbuf {
+	char s[OUTCOME_MAX];
+};
+
+static void
+out_add(struct outbuf *o, const char *fmt, ...)
+{
+	size_t len = strlen(o->s);
+	va_list ap;
+
+	if (len >= sizeof o->s - 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(o->s + len, sizeof o->s - len, fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : dflt;
+}
+
+static char *
+path_join(const char *a, const char *b)
+{
+	char *p = malloc(strlen(a) + strlen(b) + 2);
+	if (p == NULL)
+		abort();
+	sprintf(p, "%s/%s", a, b);
+	return p;
+}
+
+static const char *
+preload_path(void)
+{
+	static char buf[4200];
+	const char *v = getenv("RECOVERY_VCARD_PRELOAD");
+
+	if (v && *v)
+		return v;
+	snprintf(buf, sizeof buf, "%s/tests/recovery/.libs/librecovery_vcard.so", env_or("top_builddir", "."));
+	return buf;
+}
+
+static const char *
+vcard_tool(void)
+{
+	static char buf[4200];
+
+	if (getenv("VCARD_TOOL") && *getenv("VCARD_TOOL"))
+		return getenv("VCARD_TOOL");
+	snprintf(buf, sizeof buf, "%s/vcard-tool", env_or("top_builddir", "."));
+	return buf;
+}
+
+/* The scenario for libvpcsc: card "a" in the reader, "b" (another serial,
+ * personalised the same way) spare */
+static void
+scenario_json(char *buf, size_t size, const char *a, const char *b, const char *rules)
+{
+	snprintf(buf, size,
+			"{\"readers\": [{\"name\": \"Virtual ePass2003\", \"card\": \"a\"}],"
+			" \"cards\": {\"a\": {\"type\": \"image\", \"path\": \"%s\"},"
+			" \"b\": {\"type\": \"image\", \"path\": \"%s\"}},"
+			" \"faults\": {\"rules\": [%s]}}",
+			a, b, rules ? rules : "");
+}
+
+static int
+write_conf(const char *dir, const char *app_extra, const char *pkcs15_extra, const char *pkcs11_extra)
+{
+	char *path = path_join(dir, "opensc.conf");
+	const char *debug = getenv("RECOVERY_DEBUG");
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		free(path);
+		return -1;
+	}
+	fprintf(f, "app default {\n");
+	if (debug && *debug)
+		fprintf(f, "\tdebug = %d;\n\tdebug_file = \"%s/opensc-debug.log\";\n", atoi(debug), dir);
+	fprintf(f, "%s", app_extra ? app_extra : "");
+	fprintf(f, "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n\t}\n", getenv("VPCSC_LIBRARY"));
+	fprintf(f, "\tframework pkcs15 {\n%s\t}\n", pkcs15_extra ? pkcs15_extra : "");
+	fprintf(f, "\tpkcs11 {\n%s\t}\n", pkcs11_extra ? pkcs11_extra : "");
+	fprintf(f, "}\n");
+	fclose(f);
+	setenv("OPENSC_CONF", path, 1);
+	free(path);
+	return 0;
+}
+
+static void
+dump_file(const char *path)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL)
+		fputs(line, stderr);
+	fclose(f);
+}
+
+/* Runs argv with extra environment; 0 on exit status 0 */
+static int
+run(char *const argv[], const char *log)
+{
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		FILE *f = freopen(log, "a", stdout);
+		(void)f;
+		dup2(1, 2);
+		setenv("LD_PRELOAD", preload_path(), 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/*
+ * OpenSC's ePass2003 profile leaves the "use" access condition of the private
+ * key at 90 (everyone, under SM): the card would sign without the PIN and only
+ * the PKCS#11 layer insists on C_Login (EPASS2003.md §3.8). The suite sets it
+ * to 96 (user PIN verified), as a token may, so that a new SM session really
+ * needs the PIN again and the PIN-cache path of a recovery is exercised.
+ */
+static int
+require_pin_for_key(const char *image)
+{
+	static const char from[] = "83022900850208008608FF909090", to[] = "83022900850208008608FF909690";
+	char *buf, *hit;
+	long size;
+	FILE *f = fopen(image, "rb");
+
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	buf = calloc(1, (size_t)size + 1);
+	if (buf == NULL || fread(buf, 1, (size_t)size, f) != (size_t)size) {
+		fclose(f);
+		free(buf);
+		return -1;
+	}
+	fclose(f);
+	hit = strstr(buf, from);
+	if (hit == NULL) {
+		fprintf(stderr, "%s: private key file 2900 with ACs FF909090 not found\n", image);
+		free(buf);
+		return -1;
+	}
+	memcpy(hit, to, sizeof to - 1);
+	f = fopen(image, "wb");
+	if (f == NULL || fwrite(buf, 1, (size_t)size, f) != (size_t)size) {
+		if (f)
+			fclose(f);
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* A personalised virtual ePass2003: PKCS#15 (one PIN), an RSA-2048 key generated on the card */
+static int
+personalise(const char *image, const char *serial)
+{
+	char scen[8192], log[4300], tool[4300];
+	const char *prefix = env_or("OPENSC_STOCK_PREFIX", env_or("OPENSC_PREFIX", ""));
+
+	snprintf(log, sizeof log, "%s/personalise.log", workdir);
+	{
+		char *argv[] = {(char *)vcard_tool(), "create", (char *)image, "--serial", (char *)serial,
+				"--force", NULL};
+		if (run(argv, log) != 0) {
+			fprintf(stderr, "vcard-tool create failed:\n");
+			dump_file(log);
+			return -1;
+		}
+	}
+	snprintf(scen, sizeof scen,
+			"{\"readers\": [{\"name\": \"Virtual ePass2003\", \"card\": \"a\"}],"
+			" \"cards\": {\"a\": {\"type\": \"image\", \"path\": \"%s\"}}}",
+			image);
+	setenv("VPCSC_SCENARIO_JSON", scen, 1);
+	if (write_conf(workdir, NULL, NULL, NULL) != 0)
+		return -1;
+	snprintf(tool, sizeof tool, "%s/bin/pkcs15-init", prefix);
+	{
+		char *argv[] = {tool, "--create-pkcs15", "--profile", "pkcs15+onepin", "--pin", PIN, "--puk", PUK,
+				"--label", "VirtualEpass", NULL};
+		if (run(argv, log) != 0) {
+			fprintf(stderr, "pkcs15-init --create-pkcs15 failed:\n");
+			dump_file(log);
+			return -1;
+		}
+	}
+	{
+		char *argv[] = {tool, "--generate-key", "rsa/2048", "--auth-id", "01", "--pin", PIN, "--label",
+				"recovery key", NULL};
+		if (run(argv, log) != 0) {
+			fprintf(stderr, "pkcs15-init --generate-key failed:\n");
+			dump_file(log);
+			return -1;
+		}
+	}
+	unsetenv("VPCSC_SCENARIO_JSON");
+	return require_pin_for_key(image);
+}
+
+static int
+copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	size_t n;
+	FILE *in = fopen(from, "rb"), *out;
+
+	if (in == NULL)
+		return -1;
+	out = fopen(to, "wb");
+	if (out == NULL) {
+		fclose(in);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			break;
+	fclose(in);
+	return fclose(out);
+}
+
+/* Remaining tries of the user PIN (kid 01) in an image, -1 if unknown */
+static int
+pin_tries(const char *image)
+{
+	char cmd[8600], line[512];
+	int tries = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof cmd, "'%s' dump '%s' 2>/dev/null", vcard_tool(), image);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	while (fgets(line, sizeof line, p) != NULL) {
+		char *k = strstr(line, "kid 01");
+		char *t = k ? strstr(k, "tries ") : NULL;
+		if (t)
+			tries = atoi(t + 6);
+	}
+	pclose(p);
+	return tries;
+}
+
+/* PIN presentations in the plain-side APDU log from line 'from' on */
+static long
+count_lines(const char *path)
+{
+	char line[16384];
+	long n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL)
+		n++;
+	fclose(f);
+	return n;
+}
+
+static long
+count_verify(const char *path, long from)
+{
+	char line[16384];
+	long n = 0, i = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *apdu;
+		if (i++ < from)
+			continue;
+		if (strstr(line, "\"plain\"") == NULL || strstr(line, "\"command\"") == NULL)
+			continue;
+		apdu = strstr(line, "\"apdu\"");
+		if (apdu == NULL)
+			continue;
+		apdu = strchr(apdu + 6, '"');
+		if (apdu == NULL)
+			continue;
+		apdu++;
+		while (*apdu == ' ')
+			apdu++;
+		/* CLA INS P1 P2 Lc...: a PIN presentation is VERIFY (INS 20) or the
+		 * ePass2003 PIN external authentication (00 82 01 8k), with data */
+		{
+			char hex[11] = {0};
+			int k = 0;
+			for (; *apdu && *apdu != '"' && k < 10; apdu++)
+				if (*apdu != ' ')
+					hex[k++] = *apdu;
+			if (k == 10 && (strncmp(hex + 2, "20", 2) == 0 || strncmp(hex + 2, "8201", 4) == 0))
+				n++;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* ------------------------------------------------------------ the table */
+
+struct rcase {
+	char id[64];
+	char fault[48];
+	char expect_stock[OUTCOME_MAX];
+	char expect_patched[OUTCOME_MAX];
+	int line;
+};
+
+static struct rcase *cases;
+static size_t n_cases;
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+load_matrix(void)
+{
+	char def[4300], line[4096];
+	const char *path = getenv("RECOVERY_PKCS11_MATRIX");
+	const char *only = getenv("RECOVERY_CASES");
+	int lineno = 0;
+	FILE *f;
+
+	if (path == NULL || *path == '\0') {
+		snprintf(def, sizeof def, "%s/tests/recovery/pkcs11.tsv", env_or("top_srcdir", "."));
+		path = def;
+	}
+	f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "cannot read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *field[7], *p = line, *tab;
+		int n = 0;
+		struct rcase *c;
+
+		lineno++;
+		if (line[0] == '#' || trim(line)[0] == '\0')
+			continue;
+		while (n < 7) {
+			field[n++] = p;
+			tab = strchr(p, '\t');
+			if (tab == NULL)
+				break;
+			*tab = '\0';
+			p = tab + 1;
+		}
+		if (n < 6) {
+			fprintf(stderr, "%s:%d: expected 6 tab-separated fields\n", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		if (strcmp(trim(field[0]), "id") == 0)
+			continue;
+		if (only && *only && fnmatch(only, trim(field[0]), 0) != 0)
+			continue;
+		cases = realloc(cases, (n_cases + 1) * sizeof *cases);
+		if (cases == NULL)
+			abort();
+		c = &cases[n_cases++];
+		memset(c, 0, sizeof *c);
+		snprintf(c->id, sizeof c->id, "%s", trim(field[0]));
+		snprintf(c->fault, sizeof c->fault, "%s", trim(field[2]));
+		snprintf(c->expect_stock, sizeof c->expect_stock, "%s", trim(field[4]));
+		snprintf(c->expect_patched, sizeof c->expect_patched, "%s", trim(field[5]));
+		c->line = lineno;
+	}
+	fclose(f);
+	if (n_cases == 0) {
+		fprintf(stderr, "%s: no cases\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Does an outcome satisfy an expectation? The expectation may list whole
+ * alternatives separated by " || ", and within one alternative a field
+ * "key=A/B" accepts the value A or B (fields are separated by '|' and ',').
+ */
+static int
+field_matches(const char *exp, size_t elen, const char *out, size_t olen)
+{
+	const char *eq = memchr(exp, '=', elen), *v, *end = exp + elen;
+	size_t klen;
+
+	if (elen == olen && strncmp(exp, out, elen) == 0)
+		return 1;
+	if (eq == NULL)
+		return 0;
+	klen = (size_t)(eq - exp) + 1;
+	if (olen < klen || strncmp(exp, out, klen) != 0)
+		return 0;
+	for (v = eq + 1; v <= end;) {
+		const char *slash = memchr(v, '/', (size_t)(end - v));
+		size_t vlen = slash ? (size_t)(slash - v) : (size_t)(end - v);
+		if (olen - klen == vlen && strncmp(out + klen, v, vlen) == 0)
+			return 1;
+		if (slash == NULL)
+			break;
+		v = slash + 1;
+	}
+	return 0;
+}
+
+static int
+alternative_matches(const char *exp, size_t elen, const char *out)
+{
+	const char *e = exp, *eend = exp + elen, *o = out, *oend = out + strlen(out);
+
+	for (;;) {
+		size_t el = strcspn(e, "|,"), ol = strcspn(o, "|,");
+		if (e + el > eend)
+			el = (size_t)(eend - e);
+		if (!field_matches(e, el, o, ol))
+			return 0;
+		e += el;
+		o += ol;
+		if (e == eend || o == oend)
+			return e == eend && o == oend;
+		if (*e != *o)
+			return 0;
+		e++;
+		o++;
+	}
+}
+
+static int
+outcome_matches(const char *expect, const char *outcome)
+{
+	const char *p = expect;
+
+	for (;;) {
+		const char *sep = strstr(p, " || ");
+		size_t len = sep ? (size_t)(sep - p) : strlen(p);
+		if (alternative_matches(p, len, outcome))
+			return 1;
+		if (sep == NULL)
+			return 0;
+		p = sep + 4;
+	}
+}
+
+/* ------------------------------------------------------------ PKCS#11 */
+
+static const char *
+ckr_name(CK_RV rv)
+{
+	static char buf[32];
+
+	switch (rv) {
+#define R(x)                                                                                                 \
+	case CKR_##x:                                                                                        \
+		return #x
+		R(OK);
+		R(GENERAL_ERROR);
+		R(FUNCTION_FAILED);
+		R(DEVICE_ERROR);
+		R(DEVICE_REMOVED);
+		R(TOKEN_NOT_PRESENT);
+		R(USER_NOT_LOGGED_IN);
+		R(SESSION_HANDLE_INVALID);
+		R(SESSION_CLOSED);
+		R(KEY_HANDLE_INVALID);
+		R(OBJECT_HANDLE_INVALID);
+		R(PIN_INCORRECT);
+		R(PIN_LOCKED);
+		R(DEVICE_MEMORY);
+		R(OPERATION_NOT_INITIALIZED);
+		R(CRYPTOKI_NOT_INITIALIZED);
+		R(ARGUMENTS_BAD);
+#undef R
+	default:
+		snprintf(buf, sizeof buf, "0x%lx", (unsigned long)rv);
+		return buf;
+	}
+}
+
+struct p11 {
+	void *dl;
+	CK_FUNCTION_LIST_PTR f;
+	CK_SESSION_HANDLE session;
+	CK_OBJECT_HANDLE priv;
+	EVP_PKEY *pub;
+};
+
+static int
+find_one(struct p11 *p, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out)
+{
+	CK_ULONG found = 0;
+	CK_RV rv = p->f->C_FindObjectsInit(p->session, tmpl, n);
+
+	if (rv != CKR_OK)
+		return -1;
+	rv = p->f->C_FindObjects(p->session, out, 1, &found);
+	p->f->C_FindObjectsFinal(p->session);
+	return rv == CKR_OK && found == 1 ? 0 : -1;
+}
+
+static EVP_PKEY *
+public_key(struct p11 *p, CK_OBJECT_HANDLE h)
+{
+	CK_BYTE n[1024], e[16];
+	CK_ATTRIBUTE a[] = {{CKA_MODULUS, n, sizeof n}, {CKA_PUBLIC_EXPONENT, e, sizeof e}};
+	OSSL_PARAM_BLD *bld;
+	OSSL_PARAM *params;
+	BIGNUM *bn_n, *bn_e;
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *pkey = NULL;
+
+	if (p->f->C_GetAttributeValue(p->session, h, a, 2) != CKR_OK)
+		return NULL;
+	bn_n = BN_bin2bn(n, (int)a[0].ulValueLen, NULL);
+	bn_e = BN_bin2bn(e, (int)a[1].ulValueLen, NULL);
+	bld = OSSL_PARAM_BLD_new();
+	if (bn_n && bn_e && bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) &&
+			OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e)) {
+		params = OSSL_PARAM_BLD_to_param(bld);
+		ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+		if (params && ctx && EVP_PKEY_fromdata_init(ctx) == 1)
+			EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params);
+		EVP_PKEY_CTX_free(ctx);
+		OSSL_PARAM_free(params);
+	}
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(bn_n);
+	BN_free(bn_e);
+	return pkey;
+}
+
+/* C_SignInit + C_Sign (SHA256-RSA-PKCS) with the session's key; "OK" only if it verifies */
+static const char *
+sign_and_verify(struct p11 *p, unsigned counter)
+{
+	CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
+	CK_BYTE data[64], sig[512];
+	CK_ULONG siglen = sizeof sig;
+	CK_RV rv;
+	EVP_MD_CTX *md;
+	int ok;
+
+	snprintf((char *)data, sizeof data, "recovery suite message %u", counter);
+	rv = p->f->C_SignInit(p->session, &mech, p->priv);
+	if (rv != CKR_OK)
+		return ckr_name(rv);
+	rv = p->f->C_Sign(p->session, data, strlen((char *)data), sig, &siglen);
+	if (rv != CKR_OK)
+		return ckr_name(rv);
+	md = EVP_MD_CTX_new();
+	ok = md && EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL, NULL, p->pub, NULL) == 1 &&
+	     EVP_DigestVerify(md, sig, siglen, data, strlen((char *)data)) == 1;
+	EVP_MD_CTX_free(md);
+	return ok ? "OK" : "BADSIG";
+}
+
+/* ------------------------------------------------------------ a case */
+
+struct vpcsc_api {
+	int (*reset)(const char *);
+	int (*inject)(const char *);
+	int (*service_lost)(void);
+	int (*service_down)(unsigned long);
+	int (*service_up)(void);
+	int (*card_swap)(unsigned, const char *);
+	long (*calls)(const char *);
+	const char *(*last_error)(void);
+};
+
+/* C_Initialize .. C_Login, the key pair found, one verified signature */
+static int
+open_and_sign1(struct p11 *p, struct outbuf *o)
+{
+	CK_C_INITIALIZE_ARGS args = {0};
+	CK_SLOT_ID slots[4];
+	CK_ULONG nslots = 4;
+	CK_OBJECT_CLASS cls_priv = CKO_PRIVATE_KEY, cls_pub = CKO_PUBLIC_KEY;
+	CK_BYTE id[64];
+	CK_ATTRIBUTE tid = {CKA_ID, id, sizeof id};
+	CK_ATTRIBUTE tpriv[] = {{CKA_CLASS, &cls_priv, sizeof cls_priv}};
+	CK_ATTRIBUTE tpub[] = {{CKA_CLASS, &cls_pub, sizeof cls_pub}, {CKA_ID, id, 0}};
+	CK_OBJECT_HANDLE pubh;
+	const char *r;
+	CK_RV rv;
+
+	args.flags = CKF_OS_LOCKING_OK;
+	if ((rv = p->f->C_Initialize(&args)) != CKR_OK || (rv = p->f->C_GetSlotList(CK_TRUE, slots, &nslots)) != CKR_OK ||
+			nslots < 1 ||
+			(rv = p->f->C_OpenSession(slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+					 &p->session)) != CKR_OK ||
+			(rv = p->f->C_Login(p->session, CKU_USER, (CK_UTF8CHAR_PTR)PIN, strlen(PIN))) != CKR_OK) {
+		out_add(o, "SETUP-FAILED(%s, %lu slots)", ckr_name(rv), (unsigned long)nslots);
+		return -1;
+	}
+	if (find_one(p, tpriv, 1, &p->priv) != 0 ||
+			p->f->C_GetAttributeValue(p->session, p->priv, &tid, 1) != CKR_OK) {
+		out_add(o, "SETUP-FAILED(no private key)");
+		return -1;
+	}
+	tpub[1].ulValueLen = tid.ulValueLen;
+	if (find_one(p, tpub, 2, &pubh) != 0 || (p->pub = public_key(p, pubh)) == NULL) {
+		out_add(o, "SETUP-FAILED(no public key)");
+		return -1;
+	}
+	r = sign_and_verify(p, 1);
+	if (strcmp(r, "OK") != 0) {
+		out_add(o, "SETUP-FAILED(sign1 %s)", r);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+is_service_code(const char *code)
+{
+	return strcmp(code, "NO_SERVICE") == 0 || strcmp(code, "SERVICE_STOPPED") == 0 ||
+	       strcmp(code, "F_COMM_ERROR") == 0;
+}
+
+/*
+ * Fault column of pkcs11.tsv (applied between sign1 and sign2):
+ *   none              no fault (baseline)
+ *   service_lost      pcsc-lite restart, the card stays powered
+ *   service_down_up   service down (card power-cycled, volatile state lost), up again before sign2
+ *   service_down      down during sign2 (a clean error), up before sign3
+ *   swap              down; another ePass2003 (same ATR, other serial, same PIN) in the reader; up
+ *   nocache           service_down_up with use_pin_caching = false
+ *   lock_login        service_lost with lock_login = true (the card lock held since C_Login)
+ *   Entry:CODE:k      the k-th call of SCard<Entry> after sign1 returns SCARD_<CODE> (E_ unless
+ *                     given); NO_SERVICE, SERVICE_STOPPED, F_COMM_ERROR also lose the service then.
+ *                     Placed by counting: a fault-free pass first, in the same process.
+ */
+static void
+run_case(const struct rcase *c, struct outbuf *o)
+{
+	char dir[4300], a[4400], b[4400], scen[12000], apdu_log[4400], mod[4300], entry[64] = "", code[64] = "";
+	const char *pkcs15_extra = NULL, *pkcs11_extra = NULL;
+	struct vpcsc_api vp;
+	struct p11 p = {0};
+	CK_SESSION_INFO info;
+	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR);
+	CK_RV rv;
+	long log_at_fault;
+	int k = 0;
+	void *pre, *vdl;
+
+	snprintf(dir, sizeof dir, "%s/%s", workdir, c->id);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		out_add(o, "SETUP-FAILED(mkdir)");
+		return;
+	}
+	snprintf(a, sizeof a, "%s/a.json", dir);
+	snprintf(b, sizeof b, "%s/b.json", dir);
+	snprintf(apdu_log, sizeof apdu_log, "%s/apdu.jsonl", dir);
+	unlink(apdu_log);
+	if (copy_file(token_a, a) != 0 || copy_file(token_b, b) != 0) {
+		out_add(o, "SETUP-FAILED(copy)");
+		return;
+	}
+	setenv("VCARD_APDU_LOG", apdu_log, 1);
+	if (strcmp(c->fault, "nocache") == 0)
+		pkcs15_extra = "\t\tuse_pin_caching = false;\n";
+	if (strcmp(c->fault, "lock_login") == 0)
+		pkcs11_extra = "\t\tlock_login = true;\n";
+	if (write_conf(dir, NULL, pkcs15_extra, pkcs11_extra) != 0) {
+		out_add(o, "SETUP-FAILED(conf)");
+		return;
+	}
+	if (strchr(c->fault, ':') != NULL &&
+			(sscanf(c->fault, "%63[^:]:%63[^:]:%d", entry, code, &k) != 3 || k < 1)) {
+		out_add(o, "BAD-FAULT(%s)", c->fault);
+		return;
+	}
+
+	/* libvcard first, so that the provider's image loader resolves */
+	pre = dlopen(preload_path(), RTLD_NOW | RTLD_GLOBAL);
+	vdl = pre ? dlopen(getenv("VPCSC_LIBRARY"), RTLD_NOW | RTLD_GLOBAL) : NULL;
+	if (vdl == NULL) {
+		out_add(o, "SETUP-FAILED(dlopen: %s)", dlerror());
+		return;
+	}
+	*(void **)&vp.reset = dlsym(vdl, "vpcsc_reset");
+	*(void **)&vp.inject = dlsym(vdl, "vpcsc_inject");
+	*(void **)&vp.service_lost = dlsym(vdl, "vpcsc_service_lost");
+	*(void **)&vp.service_down = dlsym(vdl, "vpcsc_service_down");
+	*(void **)&vp.service_up = dlsym(vdl, "vpcsc_service_up");
+	*(void **)&vp.card_swap = dlsym(vdl, "vpcsc_card_swap");
+	*(void **)&vp.calls = dlsym(vdl, "vpcsc_calls");
+	*(void **)&vp.last_error = dlsym(vdl, "vpcsc_last_error");
+	scenario_json(scen, sizeof scen, a, b, NULL);
+	if (vp.reset(scen) != 0) {
+		out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp.last_error());
+		return;
+	}
+
+	snprintf(mod, sizeof mod, "%s/lib/opensc-pkcs11.so", getenv("OPENSC_PREFIX"));
+	p.dl = dlopen(mod, RTLD_NOW | RTLD_LOCAL);
+	if (p.dl == NULL) {
+		out_add(o, "SETUP-FAILED(%s)", dlerror());
+		return;
+	}
+	*(void **)&get_list = dlsym(p.dl, "C_GetFunctionList");
+	if (get_list == NULL || get_list(&p.f) != CKR_OK) {
+		out_add(o, "SETUP-FAILED(C_GetFunctionList)");
+		return;
+	}
+
+	if (k > 0) {
+		/* the fault-free pass: how many calls of the entry point until sign1 is done */
+		char full[80], rules[1024];
+		long base;
+		snprintf(full, sizeof full, "SCard%s", entry);
+		if (open_and_sign1(&p, o) != 0)
+			return;
+		base = vp.calls(full);
+		p.f->C_Finalize(NULL);
+		EVP_PKEY_free(p.pub);
+		p.pub = NULL;
+		if (base < 0) {
+			out_add(o, "BAD-FAULT(entry %s)", entry);
+			return;
+		}
+		snprintf(rules, sizeof rules,
+				"{\"trigger\": {\"call\": \"%s\", \"nth\": %ld}, \"action\": {\"type\": \"return\","
+				" \"code\": \"SCARD_%s%s\"}}",
+				full, base + k, strchr(code, '_') == code + 1 ? "" : "E_", code);
+		if (is_service_code(code)) {
+			size_t len = strlen(rules);
+			snprintf(rules + len, sizeof rules - len,
+					", {\"trigger\": {\"call\": \"%s\", \"nth\": %ld},"
+					" \"action\": {\"type\": \"service_lost\"}}",
+					full, base + k);
+		}
+		scenario_json(scen, sizeof scen, a, b, rules);
+		if (vp.reset(scen) != 0) {
+			out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp.last_error());
+			return;
+		}
+	}
+	if (open_and_sign1(&p, o) != 0)
+		return;
+
+	/* the fault, between two operations */
+	log_at_fault = count_lines(apdu_log);
+	if (strcmp(c->fault, "service_lost") == 0 || strcmp(c->fault, "lock_login") == 0) {
+		vp.service_lost();
+	} else if (strcmp(c->fault, "service_down_up") == 0 || strcmp(c->fault, "nocache") == 0) {
+		vp.service_down(0);
+		vp.service_up();
+	} else if (strcmp(c->fault, "service_down") == 0) {
+		vp.service_down(0);
+	} else if (strcmp(c->fault, "swap") == 0) {
+		vp.service_down(0);
+		vp.card_swap(0, "b");
+		vp.service_up();
+	} else if (strcmp(c->fault, "none") != 0 && k == 0) {
+		out_add(o, "BAD-FAULT(%s)", c->fault);
+		return;
+	}
+
+	out_add(o, "sign2=%s", sign_and_verify(&p, 2));
+	if (strcmp(c->fault, "service_down") == 0)
+		vp.service_up();
+	out_add(o, "|sign3=%s", sign_and_verify(&p, 3));
+	rv = p.f->C_GetSessionInfo(p.session, &info);
+	if (rv != CKR_OK)
+		out_add(o, "|session=%s", ckr_name(rv));
+	else
+		out_add(o, "|session=%s", info.state == CKS_RW_USER_FUNCTIONS ? "RW_USER"
+					  : info.state == CKS_RW_PUBLIC_SESSION ? "RW_PUBLIC"
+										    : "OTHER");
+	p.f->C_Finalize(NULL);
+	EVP_PKEY_free(p.pub);
+	out_add(o, "|verify=%ld|tries=%d", count_verify(apdu_log, log_at_fault), pin_tries(a));
+}
+
+static void
+run_case_isolated(const struct rcase *c, struct outbuf *o)
+{
+	int fds[2], status;
+	pid_t pid;
+	ssize_t n;
+	size_t got = 0;
+
+	memset(o, 0, sizeof *o);
+	if (pipe(fds) != 0) {
+		out_add(o, "HARNESS(pipe)");
+		return;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		out_add(o, "HARNESS(fork)");
+		return;
+	}
+	if (pid == 0) {
+		struct outbuf co;
+		memset(&co, 0, sizeof co);
+		close(fds[0]);
+		alarm(CASE_TIMEOUT_S);
+		run_case(c, &co);
+		if (write(fds[1], co.s, strlen(co.s)) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], o->s + got, sizeof o->s - 1 - got)) > 0)
+		got += (size_t)n;
+	o->s[got] = '\0';
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status)) {
+		memset(o, 0, sizeof *o);
+		out_add(o, WTERMSIG(status) == SIGALRM ? "HANG" : "CRASH(signal %d)", WTERMSIG(status));
+	} else if (got == 0) {
+		out_add(o, "NO-OUTCOME");
+	}
+}
+
+/* ------------------------------------------------------------ main */
+
+static const char *expect_column;
+
+static void
+test_recovery_pkcs11_case(void **state)
+{
+	const struct rcase *c = *state;
+	const char *expect = strcmp(expect_column, "stock") == 0 ? c->expect_stock : c->expect_patched;
+	struct outbuf o;
+
+	run_case_isolated(c, &o);
+	if (!outcome_matches(expect, o.s)) {
+		print_error("case %s (pkcs11.tsv line %d, fault %s)\n  expected (%s): %s\n  got:            %s\n",
+				c->id, c->line, c->fault, expect_column, expect, o.s);
+		fail();
+	}
+}
+
+static int
+prepare(void)
+{
+	char tmpl[4096];
+
+	if (getenv("OPENSC_PREFIX") == NULL || getenv("VPCSC_LIBRARY") == NULL) {
+		fprintf(stderr, "OPENSC_PREFIX and VPCSC_LIBRARY must be set\n");
+		return -1;
+	}
+	variant = env_or("RECOVERY_VARIANT", "stock");
+	snprintf(tmpl, sizeof tmpl, "%s/recovery-pkcs11-XXXXXX", env_or("TMPDIR", "/tmp"));
+	if (mkdtemp(tmpl) == NULL)
+		return -1;
+	snprintf(workdir, sizeof workdir, "%s", tmpl);
+	if (load_matrix() != 0)
+		return -1;
+	snprintf(token_a, sizeof token_a, "%s/token-a.json", workdir);
+	snprintf(token_b, sizeof token_b, "%s/token-b.json", workdir);
+	if (personalise(token_a, "0102030405060708") != 0 || personalise(token_b, "1112131415161718") != 0)
+		return -1;
+	return 0;
+}
+
+static void
+cleanup(void)
+{
+	char cmd[4200];
+
+	if (getenv("RECOVERY_KEEP") != NULL || workdir[0] == '\0')
+		return;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", workdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", workdir);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct CMUnitTest *tests;
+	size_t i;
+	int rc;
+
+	if (prepare() != 0) {
+		cleanup();
+		return 99;
+	}
+	if (argc > 1 && strcmp(argv[1], "--report") == 0) {
+		for (i = 0; i < n_cases; i++) {
+			struct outbuf o;
+			run_case_isolated(&cases[i], &o);
+			printf("%s\t-\t%s\t-\t%s\t%s\t%d\t%d\n", cases[i].id, cases[i].fault, o.s,
+					cases[i].expect_patched, outcome_matches(cases[i].expect_stock, o.s),
+					outcome_matches(cases[i].expect_patched, o.s));
+			fflush(stdout);
+		}
+		cleanup();
+		return 0;
+	}
+	if (argc > 2 && strcmp(argv[1], "--case") == 0) {
+		for (i = 0; i < n_cases; i++) {
+			if (strcmp(cases[i].id, argv[2]) == 0) {
+				struct outbuf o;
+				run_case_isolated(&cases[i], &o);
+				printf("%s\n", o.s);
+				cleanup();
+				return 0;
+			}
+		}
+		cleanup();
+		return 99;
+	}
+	expect_column = env_or("RECOVERY_EXPECT", variant);
+	tests = calloc(n_cases, sizeof *tests);
+	if (tests == NULL)
+		return 99;
+	for (i = 0; i < n_cases; i++) {
+		tests[i].name = cases[i].id;
+		tests[i].test_func = test_recovery_pkcs11_case;
+		tests[i].initial_state = &cases[i];
+	}
+	rc = _cmocka_run_group_tests("recovery_pkcs11", tests, n_cases, NULL, NULL);
+	free(tests);
+	cleanup();
+	return rc;
+}
