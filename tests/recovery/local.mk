@@ -46,8 +46,8 @@ tests_recovery_librecovery_vcard_la_LDFLAGS = -module -avoid-version -rpath '$(a
 check_PROGRAMS += tests/recovery/test_recovery_pkcs11
 tests_recovery_test_recovery_pkcs11_SOURCES = tests/recovery/test_recovery_pkcs11.c
 tests_recovery_test_recovery_pkcs11_CPPFLAGS = -I$(OPENSC_STOCK_SRC)/src/pkcs11 $(OPENSSL_CFLAGS)
-tests_recovery_test_recovery_pkcs11_CFLAGS = $(recovery_cflags)
-tests_recovery_test_recovery_pkcs11_LDADD = $(OPENSSL_LIBS) $(recovery_libs)
+tests_recovery_test_recovery_pkcs11_CFLAGS = $(recovery_cflags) -pthread
+tests_recovery_test_recovery_pkcs11_LDADD = $(OPENSSL_LIBS) $(recovery_libs) $(PTHREAD_LIBS)
 EXTRA_tests_recovery_test_recovery_pkcs11_DEPENDENCIES = $(OPENSC_DIR)/stock/.installed libvpcsc.la \
 	tests/recovery/librecovery_vcard.la vcard-tool$(EXEEXT)
 

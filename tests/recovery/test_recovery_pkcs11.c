@@ -35,7 +35,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -670,6 +672,29 @@ struct vpcsc_api {
 	const char *(*last_error)(void);
 };
 
+/* A thread blocked in C_WaitForSlotEvent (the concurrency case) */
+struct waiter {
+	pthread_t thread;
+	CK_FUNCTION_LIST_PTR f;
+	CK_RV rv;
+	int done;
+	pthread_mutex_t mutex;
+};
+
+static void *
+waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	CK_SLOT_ID slot;
+	CK_RV rv = w->f->C_WaitForSlotEvent(0, &slot, NULL);
+
+	pthread_mutex_lock(&w->mutex);
+	w->rv = rv;
+	w->done = 1;
+	pthread_mutex_unlock(&w->mutex);
+	return NULL;
+}
+
 /* C_Initialize .. C_Login, the key pair found, one verified signature */
 static int
 open_and_sign1(struct p11 *p, struct outbuf *o)
@@ -729,6 +754,8 @@ is_service_code(const char *code)
  *   swap              down; another ePass2003 (same ATR, other serial, same PIN) in the reader; up
  *   nocache           service_down_up with use_pin_caching = false
  *   lock_login        service_lost with lock_login = true (the card lock held since C_Login)
+ *   waiter            service_lost while another thread is blocked in C_WaitForSlotEvent; after
+ *                     sign3, C_Finalize must make the waiter return (extra field waiter=returned)
  *   Entry:CODE:k      the k-th call of SCard<Entry> after sign1 returns SCARD_<CODE> (E_ unless
  *                     given); NO_SERVICE, SERVICE_STOPPED, F_COMM_ERROR also lose the service then.
  *                     Placed by counting: a fault-free pass first, in the same process.
@@ -744,7 +771,8 @@ run_case(const struct rcase *c, struct outbuf *o)
 	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR);
 	CK_RV rv;
 	long log_at_fault;
-	int k = 0;
+	int k = 0, has_waiter = 0;
+	struct waiter waiter = {0};
 	void *pre, *vdl;
 
 	snprintf(dir, sizeof dir, "%s/%s", workdir, c->id);
@@ -843,9 +871,21 @@ run_case(const struct rcase *c, struct outbuf *o)
 	if (open_and_sign1(&p, o) != 0)
 		return;
 
+	if (strcmp(c->fault, "waiter") == 0) {
+		waiter.f = p.f;
+		pthread_mutex_init(&waiter.mutex, NULL);
+		if (pthread_create(&waiter.thread, NULL, waiter_main, &waiter) != 0) {
+			out_add(o, "SETUP-FAILED(thread)");
+			return;
+		}
+		has_waiter = 1;
+		usleep(200 * 1000); /* let it block */
+	}
+
 	/* the fault, between two operations */
 	log_at_fault = count_lines(apdu_log);
-	if (strcmp(c->fault, "service_lost") == 0 || strcmp(c->fault, "lock_login") == 0) {
+	if (strcmp(c->fault, "service_lost") == 0 || strcmp(c->fault, "lock_login") == 0 ||
+			strcmp(c->fault, "waiter") == 0) {
 		vp.service_lost();
 	} else if (strcmp(c->fault, "service_down_up") == 0 || strcmp(c->fault, "nocache") == 0) {
 		vp.service_down(0);
@@ -873,6 +913,24 @@ run_case(const struct rcase *c, struct outbuf *o)
 					  : info.state == CKS_RW_PUBLIC_SESSION ? "RW_PUBLIC"
 										    : "OTHER");
 	p.f->C_Finalize(NULL);
+	if (has_waiter) {
+		/* C_Finalize cancels the waiter: it must return within 5 s */
+		struct timespec ts;
+		int i, done = 0;
+		for (i = 0; i < 50 && !done; i++) {
+			pthread_mutex_lock(&waiter.mutex);
+			done = waiter.done;
+			pthread_mutex_unlock(&waiter.mutex);
+			if (!done) {
+				ts.tv_sec = 0;
+				ts.tv_nsec = 100 * 1000 * 1000;
+				nanosleep(&ts, NULL);
+			}
+		}
+		if (done)
+			pthread_join(waiter.thread, NULL);
+		out_add(o, "|waiter=%s", done ? "returned" : "STUCK");
+	}
 	EVP_PKEY_free(p.pub);
 	out_add(o, "|verify=%ld|tries=%d", count_verify(apdu_log, log_at_fault), pin_tries(a));
 }
