@@ -22,9 +22,6 @@ using fault::EntryPoint;
 
 constexpr const char pnp_notification[] = "\\\\?PnP?\\Notification";
 constexpr DWORD infinite = 0xFFFFFFFF;
-constexpr DWORD compared_state_bits = SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE | SCARD_STATE_EMPTY |
-				      SCARD_STATE_PRESENT | SCARD_STATE_EXCLUSIVE | SCARD_STATE_INUSE |
-				      SCARD_STATE_MUTE;
 constexpr DWORD ifd_version = 0x01000000; // 1.0.0
 constexpr const char vendor_name[] = "vpcsc";
 
@@ -611,8 +608,6 @@ Service::reader_bits(const Reader &r) const
 	if (!r.card)
 		return SCARD_STATE_EMPTY;
 	DWORD bits = SCARD_STATE_PRESENT;
-	if (!r.card->powered())
-		bits |= SCARD_STATE_UNPOWERED;
 	bool any = false, exclusive = false;
 	for (const auto &h : handles_) {
 		if (h.second.reader != static_cast<std::size_t>(&r - readers_.data()) || contexts_.at(h.second.ctx).dead)
@@ -628,9 +623,12 @@ Service::reader_bits(const Reader &r) const
 }
 
 // Fill every entry's dwEventState (state bits, event counter in the high
-// word, CHANGED when it differs from dwCurrentState) and the ATR; true if
-// anything changed. Unknown names report UNKNOWN; the PnP pseudo reader
-// and IGNOREd entries never change.
+// word, CHANGED) and the ATR; true if anything changed. The change rules
+// follow pcsc-lite's client: UNAWARE always reports; the counter counts only
+// when the caller's is non-zero; presence changes count only against the
+// caller's EMPTY/PRESENT; INUSE<->EXCLUSIVE and sharing->none count, a first
+// connection (none->INUSE) does not. Unknown names report UNKNOWN (a change
+// once); the PnP pseudo reader and IGNOREd entries never change.
 bool
 Service::evaluate(SCARD_READERSTATE *states, DWORD count) const
 {
@@ -648,7 +646,7 @@ Service::evaluate(SCARD_READERSTATE *states, DWORD count) const
 			if (r.name == s.szReader)
 				reader = &r;
 		if (reader == nullptr) {
-			s.dwEventState = SCARD_STATE_UNKNOWN;
+			s.dwEventState = SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE;
 			s.cbAtr = 0;
 			if (!(cur & SCARD_STATE_UNKNOWN)) {
 				s.dwEventState |= SCARD_STATE_CHANGED;
@@ -658,8 +656,19 @@ Service::evaluate(SCARD_READERSTATE *states, DWORD count) const
 		}
 		const DWORD bits = reader_bits(*reader);
 		const DWORD counter = reader->event_counter;
-		bool c = (cur & compared_state_bits) != (bits & compared_state_bits);
+		bool c = cur == SCARD_STATE_UNAWARE || (cur & (SCARD_STATE_UNKNOWN | SCARD_STATE_UNAVAILABLE));
 		if ((cur >> 16) != 0 && ((cur >> 16) & 0xFFFF) != counter)
+			c = true;
+		if ((bits & SCARD_STATE_EMPTY) && (cur & SCARD_STATE_PRESENT))
+			c = true;
+		if ((bits & SCARD_STATE_PRESENT) && (cur & SCARD_STATE_EMPTY))
+			c = true;
+		if ((bits & SCARD_STATE_EXCLUSIVE) && (cur & SCARD_STATE_INUSE))
+			c = true;
+		if ((bits & SCARD_STATE_INUSE) && (cur & SCARD_STATE_EXCLUSIVE))
+			c = true;
+		if (!(bits & (SCARD_STATE_INUSE | SCARD_STATE_EXCLUSIVE)) &&
+		    (cur & (SCARD_STATE_INUSE | SCARD_STATE_EXCLUSIVE)))
 			c = true;
 		s.dwEventState = bits | (counter << 16) | (c ? SCARD_STATE_CHANGED : 0);
 		if (reader->card) {

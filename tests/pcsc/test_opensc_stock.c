@@ -30,6 +30,7 @@ struct vpcsc_api {
 	int (*service_lost)(void);
 	int (*service_down)(unsigned long);
 	int (*card_remove)(unsigned);
+	int (*inject)(const char *);
 	long (*calls)(const char *);
 	long (*live_contexts)(void);
 	long (*live_handles)(void);
@@ -74,6 +75,7 @@ group_setup(void **state)
 	LOAD(service_lost, "vpcsc_service_lost");
 	LOAD(service_down, "vpcsc_service_down");
 	LOAD(card_remove, "vpcsc_card_remove");
+	LOAD(inject, "vpcsc_inject");
 	LOAD(calls, "vpcsc_calls");
 	LOAD(live_contexts, "vpcsc_live_contexts");
 	LOAD(live_handles, "vpcsc_live_handles");
@@ -237,6 +239,47 @@ test_opensc_stock_transmit_fails_when_service_lost_under_lock(void **state)
 	assert_int_equal(sc_unlock(fx->card), SC_ERROR_NO_READERS_FOUND);
 }
 
+/* E2: sc_ctx_detect_readers() re-establishes the context; with pcsc-lite's
+ * handles (INVALID_HANDLE once the old context is released) the next sc_lock
+ * recovers through the reattach path, after a spurious CHANGED. */
+static void
+test_opensc_stock_detect_readers_recovers_with_pcsclite_handles(void **state)
+{
+	struct fixture *fx = *state;
+	connect_card(fx);
+	sc_reader_t *reader = sc_ctx_get_reader(fx->ctx, 0);
+	assert_int_equal(sc_lock(fx->card), SC_SUCCESS);
+	assert_int_equal(sc_unlock(fx->card), SC_SUCCESS);
+	const long establish_before = api.calls("SCardEstablishContext");
+	assert_int_equal(api.inject("{\"type\":\"service_lost\",\"handles_after_release\":\"invalid_handle\"}"), 0);
+	assert_int_equal(sc_lock(fx->card), SC_ERROR_NO_READERS_FOUND);
+
+	assert_int_equal(sc_ctx_detect_readers(fx->ctx), SC_SUCCESS);
+	assert_int_equal(api.calls("SCardEstablishContext"), establish_before + 1);
+	assert_int_equal(sc_detect_card_presence(reader), SC_READER_CARD_PRESENT | SC_READER_CARD_CHANGED);
+	assert_int_equal(sc_lock(fx->card), SC_SUCCESS);
+	assert_int_equal(echo_apdu(fx->card), SC_SUCCESS);
+	assert_int_equal(sc_unlock(fx->card), SC_SUCCESS);
+	/* present, no spurious change any more (INUSE: our own connection) */
+	assert_int_equal(sc_detect_card_presence(reader) & (SC_READER_CARD_PRESENT | SC_READER_CARD_CHANGED),
+			SC_READER_CARD_PRESENT);
+}
+
+/* The same with macOS-like handles (NO_SERVICE even after the release): the
+ * reattach path never triggers and sc_lock stays broken (RECOVERY.md #19). */
+static void
+test_opensc_stock_detect_readers_does_not_recover_with_macos_handles(void **state)
+{
+	struct fixture *fx = *state;
+	connect_card(fx);
+	assert_int_equal(sc_lock(fx->card), SC_SUCCESS);
+	assert_int_equal(sc_unlock(fx->card), SC_SUCCESS);
+	assert_int_equal(api.service_lost(), 0);
+	assert_int_equal(sc_ctx_detect_readers(fx->ctx), SC_SUCCESS);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sc_lock(fx->card), SC_ERROR_NO_READERS_FOUND);
+}
+
 struct waiter {
 	sc_context_t *ctx;
 	void *states;
@@ -307,6 +350,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_opensc_stock_lock_fails_after_service_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_opensc_stock_lock_fails_after_service_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_opensc_stock_transmit_fails_when_service_lost_under_lock, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_opensc_stock_detect_readers_recovers_with_pcsclite_handles, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_opensc_stock_detect_readers_does_not_recover_with_macos_handles, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_opensc_stock_wait_for_event_removal_and_cancel, setup, teardown),
 	};

@@ -309,6 +309,37 @@ test_provider_status_change_timeout_counter_and_atr(void **state)
 }
 
 void
+test_provider_status_change_sharing_rules(void **state)
+{
+	State &s = st(state);
+	SCARD_READERSTATE rs = {};
+	rs.szReader = reader_a;
+	rs.dwCurrentState = SCARD_STATE_UNAWARE;
+	assert_int_equal(SCardGetStatusChange(s.ctx, 0, &rs, 1), SCARD_S_SUCCESS);
+	rs.dwCurrentState = rs.dwEventState & ~SCARD_STATE_CHANGED;
+	// a first connection (none -> INUSE) is no change, as in pcsc-lite
+	SCARDHANDLE h = connect_a(s.ctx2);
+	assert_int_equal(SCardGetStatusChange(s.ctx, 0, &rs, 1), SCARD_E_TIMEOUT);
+	assert_true(rs.dwEventState & SCARD_STATE_INUSE);
+	rs.dwCurrentState = rs.dwEventState & ~SCARD_STATE_CHANGED;
+	// INUSE -> none is
+	assert_int_equal(SCardDisconnect(h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
+	assert_int_equal(SCardGetStatusChange(s.ctx, 0, &rs, 1), SCARD_S_SUCCESS);
+	assert_true(rs.dwEventState & SCARD_STATE_CHANGED);
+	assert_false(rs.dwEventState & SCARD_STATE_INUSE);
+	rs.dwCurrentState = rs.dwEventState & ~SCARD_STATE_CHANGED;
+	// EXCLUSIVE after INUSE is
+	h = connect_a(s.ctx2);
+	assert_int_equal(SCardGetStatusChange(s.ctx, 0, &rs, 1), SCARD_E_TIMEOUT);
+	rs.dwCurrentState = rs.dwEventState & ~SCARD_STATE_CHANGED;
+	DWORD proto;
+	assert_int_equal(SCardReconnect(h, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD, &proto),
+			 SCARD_S_SUCCESS);
+	assert_int_equal(SCardGetStatusChange(s.ctx, 0, &rs, 1), SCARD_S_SUCCESS);
+	assert_true(rs.dwEventState & SCARD_STATE_EXCLUSIVE);
+}
+
+void
 test_provider_status_change_infinite_wakes_on_insertion(void **state)
 {
 	State &s = st(state);
@@ -504,6 +535,7 @@ main()
 		cmocka_unit_test_setup_teardown(test_provider_list_readers_size_query_protocol, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_status_reports_name_atr_and_size_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_status_change_timeout_counter_and_atr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_provider_status_change_sharing_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_status_change_infinite_wakes_on_insertion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_cancel_wakes_blocked_waiter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_multithreaded_wait_and_cancel, setup, teardown),
