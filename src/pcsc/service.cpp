@@ -936,9 +936,14 @@ Service::status(SCARDHANDLE hid, char *name, DWORD *name_len, DWORD *state, DWOR
 	wait_idle(lk, h->ctx);
 	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
 		return rv;
+	const Reader &r = readers_[h->reader];
+	// as pcsc-lite's server: sharing first, then card events
+	if (r.tx_owner != 0 && r.tx_owner != hid)
+		return SCARD_E_SHARING_VIOLATION;
 	if (removed(*h))
 		return SCARD_W_REMOVED_CARD;
-	const Reader &r = readers_[h->reader];
+	if (h->reset_pending)
+		return SCARD_W_RESET_CARD;
 	if (name_len != nullptr) {
 		const std::string n = r.name + '\0';
 		if ((rv = copy_out(n.data(), n.size(), name, name_len, allocations_)) != SCARD_S_SUCCESS)
@@ -1020,6 +1025,9 @@ Service::control(SCARDHANDLE hid, DWORD code, const void *, DWORD, void *, DWORD
 	wait_idle(lk, h->ctx);
 	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
 		return rv;
+	const Reader &r = readers_[h->reader];
+	if (r.tx_owner != 0 && r.tx_owner != hid)
+		return SCARD_E_SHARING_VIOLATION;
 	if (code == CM_IOCTL_GET_FEATURE_REQUEST) {
 		*returned = 0; // a plain reader: no PIN pad, no other Part-10 features
 		return SCARD_S_SUCCESS;
@@ -1043,6 +1051,12 @@ Service::get_attrib(SCARDHANDLE hid, DWORD id, BYTE *attr, DWORD *len)
 	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
 		return rv;
 	const Reader &r = readers_[h->reader];
+	if (r.tx_owner != 0 && r.tx_owner != hid)
+		return SCARD_E_SHARING_VIOLATION;
+	if (removed(*h))
+		return SCARD_W_REMOVED_CARD;
+	if (h->reset_pending)
+		return SCARD_W_RESET_CARD;
 	switch (id) {
 	case SCARD_ATTR_VENDOR_NAME:
 		return copy_out(vendor_name, sizeof vendor_name, attr, len, allocations_);
@@ -1052,8 +1066,8 @@ Service::get_attrib(SCARDHANDLE hid, DWORD id, BYTE *attr, DWORD *len)
 	case SCARD_ATTR_DEVICE_SYSTEM_NAME_A:
 		return copy_out(r.name.c_str(), r.name.size() + 1, attr, len, allocations_);
 	case SCARD_ATTR_ATR_STRING: {
-		if (!r.card || removed(*h))
-			return SCARD_W_REMOVED_CARD;
+		if (!r.card)
+			return SCARD_E_NO_SMARTCARD;
 		const vcard::Bytes a = r.card->atr();
 		return copy_out(a.data(), a.size(), attr, len, allocations_);
 	}

@@ -137,6 +137,10 @@ test_provider_transaction_blocks_other_handle_until_end(void **state)
 	LONG rv;
 	get_serial(h2, &rv);
 	assert_int_equal(rv, SCARD_E_SHARING_VIOLATION);
+	DWORD name_len = 0;
+	assert_int_equal(SCardStatus(h2, nullptr, &name_len, nullptr, nullptr, nullptr, nullptr),
+			 SCARD_E_SHARING_VIOLATION);
+	assert_int_equal(SCardStatus(h1, nullptr, &name_len, nullptr, nullptr, nullptr, nullptr), SCARD_S_SUCCESS);
 	s.worker = std::thread([&s, h2] {
 		s.worker_rv = SCardBeginTransaction(h2);
 		s.worker_done = true;
@@ -205,6 +209,8 @@ test_provider_reset_by_other_handle_reports_reset_once_reconnected(void **state)
 	get_serial(h2, &rv);
 	assert_int_equal(rv, SCARD_W_RESET_CARD);
 	assert_int_equal(SCardBeginTransaction(h2), SCARD_W_RESET_CARD);
+	DWORD name_len = 0;
+	assert_int_equal(SCardStatus(h2, nullptr, &name_len, nullptr, nullptr, nullptr, nullptr), SCARD_W_RESET_CARD);
 	assert_int_equal(SCardReconnect(h2, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD, &proto),
 			 SCARD_S_SUCCESS);
 	get_serial(h2, &rv);
