@@ -5,7 +5,10 @@
 //
 // libcacard is loaded at run time (dlopen "libcacard.so.0", Debian package libcacard0), so the
 // bridge builds without it. libcacard keeps process-wide state: one CacCard per process.
-// The NSS database's password is the card PIN; the certificates are named cert1, cert2, cert3.
+// The NSS database's password, if it has one, is the card PIN; the certificates are named cert1,
+// cert2, cert3 (tests/e2e/make_cac_db.sh). Note: without a verified PIN libcacard answers a
+// signature with 6985 where a real CAC answers 6982, so OpenSC never re-verifies a cached PIN on
+// it after a power cycle; the e2e tests therefore use a database without password.
 #pragma once
 
 #include <memory>
