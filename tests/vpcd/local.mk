@@ -3,12 +3,18 @@
 vpcd_test_cxxflags = $(AM_CXXFLAGS) $(CMOCKA_CFLAGS) -I$(top_srcdir)/tests/vpcd -pthread
 vpcd_test_ldadd = libvpcd.la $(CMOCKA_LIBS) $(PTHREAD_LIBS)
 
-check_PROGRAMS += tests/vpcd/test_frame_codec tests/vpcd/test_bridge_protocol tests/vpcd/test_ifdvpcd_driver
-TESTS += tests/vpcd/test_frame_codec tests/vpcd/test_bridge_protocol tests/vpcd/test_ifdvpcd_driver
+check_PROGRAMS += tests/vpcd/test_frame_codec tests/vpcd/test_backoff tests/vpcd/test_bridge_protocol \
+	tests/vpcd/test_ifdvpcd_driver
+TESTS += tests/vpcd/test_frame_codec tests/vpcd/test_backoff tests/vpcd/test_bridge_protocol \
+	tests/vpcd/test_ifdvpcd_driver
 
 tests_vpcd_test_frame_codec_SOURCES = tests/vpcd/test_frame_codec.cpp
 tests_vpcd_test_frame_codec_CXXFLAGS = $(vpcd_test_cxxflags)
 tests_vpcd_test_frame_codec_LDADD = $(vpcd_test_ldadd)
+
+tests_vpcd_test_backoff_SOURCES = tests/vpcd/test_backoff.cpp
+tests_vpcd_test_backoff_CXXFLAGS = $(vpcd_test_cxxflags)
+tests_vpcd_test_backoff_LDADD = $(vpcd_test_ldadd)
 
 tests_vpcd_test_bridge_protocol_SOURCES = tests/vpcd/test_bridge_protocol.cpp tests/vpcd/bridge_thread.hpp
 tests_vpcd_test_bridge_protocol_CXXFLAGS = $(vpcd_test_cxxflags)
