@@ -125,6 +125,10 @@ e2e_table()
 		case $what in
 		sigs) echo "$(e2e_result "$f" sig_ok) OK / $(e2e_result "$f" sig_fail) failed" ;;
 		restarts) echo "$(e2e_result "$f" restarts_survived) of $(e2e_result "$f" restarts)" ;;
+		outage)
+			if [ "$(e2e_result "$f" restarts_survived)" = 0 ]; then echo "- (never back)"
+			else echo "$(e2e_result "$f" outage_fail)"; fi
+			;;
 		recovery)
 			local v out=""
 			for v in $(e2e_result "$f" recovery_ms); do
@@ -137,6 +141,7 @@ e2e_table()
 	printf '%-36s | %-28s | %-28s\n' "" "stock OpenSC 0.27.1" "patched OpenSC 0.27.1"
 	printf '%-36s-+-%-28s-+-%-28s\n' "------------------------------------" "----------------------------" "----------------------------"
 	printf '%-36s | %-28s | %-28s\n' "signatures OK / failed" "$(col "$s" sigs)" "$(col "$p" sigs)"
+	printf '%-36s | %-28s | %-28s\n' "  of which failed before card back" "$(col "$s" outage)" "$(col "$p" outage)"
 	printf '%-36s | %-28s | %-28s\n' "pcscd restarts survived" "$(col "$s" restarts)" "$(col "$p" restarts)"
 	printf '%-36s | %-28s | %-28s\n' "service back -> first good signature" "$(col "$s" recovery)" "$(col "$p" recovery)"
 }

@@ -50,12 +50,7 @@ harness_opensc_conf
 harness_start_pcscd
 # shellcheck disable=SC2086
 harness_start_bridge ${E2E_BRIDGE_ARGS:?}
-card_ok=0
-for _ in $(seq 1 100); do
-	if "$prefix/bin/opensc-tool" --atr >/dev/null 2>&1; then card_ok=1; break; fi
-	sleep 0.1
-done
-[ $card_ok = 1 ] || setup_failed "no card in the reader after 10 s"
+harness_wait_card "$prefix" 10 || setup_failed "$HARNESS_WAIT_ERROR"
 
 harness_spawn p11-session-loop "$P11_CLIENT" --module "$module" --pin "${E2E_PIN:?}" --interval-ms 100 >"$log" 2>&1
 client=$HARNESS_SPAWNED_PID

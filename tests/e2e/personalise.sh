@@ -28,10 +28,7 @@ variant_args=()
 
 harness_start_pcscd
 harness_start_bridge --card "$image"
-for _ in $(seq 1 100); do
-	"$prefix/bin/opensc-tool" --atr >/dev/null 2>&1 && break
-	sleep 0.1
-done
+harness_wait_card "$prefix" 10 || harness_die "$HARNESS_WAIT_ERROR"
 run()
 {
 	echo "+ $*" >>"$HARNESS_DIR/personalise.log"

@@ -72,13 +72,7 @@ harness_start_pcscd
 # shellcheck disable=SC2086
 harness_start_bridge ${E2E_BRIDGE_ARGS:?}
 
-# The card is in the reader once OpenSC can read its ATR through pcscd.
-card_ok=0
-for _ in $(seq 1 100); do
-	if "$prefix/bin/opensc-tool" --atr >/dev/null 2>&1; then card_ok=1; break; fi
-	sleep 0.1
-done
-[ $card_ok = 1 ] || setup_failed "no card in the reader after 10 s (see $W/bridge.log, $W/pcscd.log)"
+harness_wait_card "$prefix" 10 || setup_failed "$HARNESS_WAIT_ERROR"
 
 # ssh-agent in the foreground (-D) so the harness owns its PID; the module's real path is allowed.
 export SSH_AUTH_SOCK="$W/agent.sock"

@@ -8,6 +8,8 @@
 #   harness_restart_pcscd SIGNAL [DOWN_SECONDS]   stop, stay down, start; HARNESS_BACK_MS = when it is back
 #   harness_start_bridge ARGS...  vpcd-bridge ARGS --port PORT, log WORKDIR/bridge.log
 #   harness_stop_bridge           SIGTERM (the bridge saves its card image), waits
+#   harness_wait_card OPENSC_PREFIX [SECONDS]   until OpenSC reads the card's ATR through pcscd;
+#                                 1 (with the reason in HARNESS_WAIT_ERROR) on timeout or dead bridge
 #   harness_spawn NAME CMD...     any background process, stopped at exit (TERM, then KILL)
 #   harness_now_ms                wall clock in milliseconds
 #   harness_log MESSAGE           timestamped line to stdout and WORKDIR/harness.log
@@ -171,4 +173,20 @@ harness_opensc_conf()
 	# be served from a stale cache keyed by its serial), and nothing lands in $HOME.
 	printf 'app default {\n\tframework pkcs15 {\n\t\tuse_file_caching = no;\n\t\tfile_cache_dir = %s/opensc-cache;\n\t}\n%s}\n' \
 		"$HARNESS_DIR" "${1:-}" >"$OPENSC_CONF"
+}
+
+harness_wait_card()
+{
+	local prefix=$1 seconds=${2:-10} i
+	HARNESS_WAIT_ERROR=""
+	for ((i = 0; i < seconds * 10; i++)); do
+		"$prefix/bin/opensc-tool" --atr >/dev/null 2>&1 && return 0
+		if [ -n "$BRIDGE_PID" ] && ! kill -0 "$BRIDGE_PID" 2>/dev/null; then
+			HARNESS_WAIT_ERROR="vpcd-bridge exited: $(tail -n 1 "$HARNESS_DIR/bridge.log" 2>/dev/null)"
+			return 1
+		fi
+		sleep 0.1
+	done
+	HARNESS_WAIT_ERROR="no card in the reader after ${seconds}s (see $HARNESS_DIR/bridge.log, $HARNESS_DIR/pcscd.log)"
+	return 1
 }
