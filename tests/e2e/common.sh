@@ -64,11 +64,14 @@ e2e_make_cac()
 }
 
 # e2e_card_args WORKDIR CARD: a private copy of CARD (an ePass2003 image file, or a CAC NSS
-# database directory) under WORKDIR, and prints the vpcd-bridge arguments serving it.
+# database directory) under WORKDIR, and prints the vpcd-bridge arguments serving it; CARD "none"
+# means a real token (no bridge).
 e2e_card_args()
 {
 	local work=$1 card=$2
-	if [ -d "$card" ]; then
+	if [ "$card" = none ]; then
+		echo none # a real token: no bridge
+	elif [ -d "$card" ]; then
 		rm -rf "$work/cac-nssdb"
 		cp -r "$card" "$work/cac-nssdb"
 		echo "--cac $work/cac-nssdb"

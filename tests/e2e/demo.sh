@@ -5,6 +5,10 @@
 # Prints a side-by-side table and where the logs are. Exit 0 when stock fails and patched survives
 # every restart; 1 otherwise, or when something required is missing (named).
 # Environment: DEMO_RESTARTS (3), DEMO_SIGS (3 signatures after each recovery), DEMO_DEADLINE (5 s).
+# A real token instead of the virtual ePass2003: DEMO_REAL_TOKEN=1 DEMO_PIN=<user PIN> (a token in
+# a USB reader, found by pcscd's CCID driver inside the private namespace; an RSA key on it; no
+# bridge). Not tried on hardware by this project. Mind the PIN try counter: a wrong PIN is tried
+# once per variant.
 set -uo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
@@ -22,8 +26,15 @@ logs="$e2e_build/demo-logs/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$logs"
 export E2E_RESTARTS=${DEMO_RESTARTS:-3} E2E_SIGS=${DEMO_SIGS:-3} E2E_DEADLINE=${DEMO_DEADLINE:-5}
 
-echo "1. personalising a virtual ePass2003 (PIN $E2E_PIN, RSA-2048 key generated on the card) ..."
-image=$(e2e_personalise "$logs") || { echo "make demo: personalising the virtual ePass2003 failed (see $logs)" >&2; exit 1; }
+if [ "${DEMO_REAL_TOKEN:-0}" = 1 ]; then
+	[ -n "${DEMO_PIN:-}" ] || { echo "make demo: DEMO_REAL_TOKEN=1 needs DEMO_PIN (the token's user PIN)" >&2; exit 1; }
+	export E2E_PIN=$DEMO_PIN
+	image=none
+	echo "1. real token (no virtual card): it must be in a USB reader now"
+else
+	echo "1. personalising a virtual ePass2003 (PIN $E2E_PIN, RSA-2048 key generated on the card) ..."
+	image=$(e2e_personalise "$logs") || { echo "make demo: personalising the virtual ePass2003 failed (see $logs)" >&2; exit 1; }
+fi
 echo "2. stock OpenSC: ssh-add -s once, then sign; pcscd restarted $E2E_RESTARTS times (SIGTERM/SIGKILL) ..."
 e2e_run_ssh_variant stock "$OPENSC_STOCK_PREFIX" "$logs/stock" "$image"
 echo "3. patched OpenSC: the same ..."

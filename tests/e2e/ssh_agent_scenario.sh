@@ -6,7 +6,7 @@
 #   E2E_SIGS more. Never `ssh-add -e/-s` again. Every signature is verified (ssh-keygen -Y verify).
 #
 # Environment: E2E_VARIANT (name), E2E_PREFIX (OpenSC prefix), E2E_WORKDIR, E2E_BRIDGE_ARGS (card
-# selection for vpcd-bridge), E2E_PIN; optional E2E_RESTARTS (4), E2E_SIGS (3), E2E_DEADLINE (6),
+# selection for vpcd-bridge, or "none" for a real token), E2E_PIN; optional E2E_RESTARTS (4), E2E_SIGS (3), E2E_DEADLINE (6),
 # E2E_DOWN (0.5 s pcscd stays down), E2E_OPENSC_DEBUG (OpenSC debug level into opensc-debug.log).
 # Writes E2E_WORKDIR/result.env (shell-sourceable) and E2E_WORKDIR/signatures.log.
 set -uo pipefail
@@ -69,8 +69,11 @@ fi
 [ -r "$module" ] || setup_failed "no PKCS#11 module $module"
 
 harness_start_pcscd
-# shellcheck disable=SC2086
-harness_start_bridge ${E2E_BRIDGE_ARGS:?}
+# E2E_BRIDGE_ARGS=none: no virtual card; a real token on a USB reader (found by pcscd's CCID driver).
+if [ "${E2E_BRIDGE_ARGS:?}" != none ]; then
+	# shellcheck disable=SC2086
+	harness_start_bridge $E2E_BRIDGE_ARGS
+fi
 
 harness_wait_card "$prefix" 10 || setup_failed "$HARNESS_WAIT_ERROR"
 
