@@ -59,13 +59,21 @@ struct Unloader {
 	}
 } unloader;
 
-// An SCard* body: counted in flight, refused once unloading, guarded.
+// An SCard* body: counted in flight, refused once unloading, guarded, its
+// result counted per entry point and code.
 template <typename F>
 LONG
-scard(F &&body) noexcept
+scard(fault::EntryPoint entry, F &&body) noexcept
 {
 	in_flight++;
-	const LONG rv = unloading ? SCARD_E_NO_SERVICE : guard([&] { return body(service()); });
+	LONG rv = SCARD_E_NO_SERVICE;
+	if (!unloading) {
+		rv = guard([&] { return body(service()); });
+		guard([&] {
+			service().count_result(entry, rv);
+			return SCARD_S_SUCCESS;
+		});
+	}
 	in_flight--;
 	return rv;
 }
@@ -109,26 +117,26 @@ extern "C" {
 LONG
 SCardEstablishContext(DWORD dwScope, LPCVOID, LPCVOID, LPSCARDCONTEXT phContext)
 {
-	return scard([&](Service &s) { return s.establish_context(dwScope, phContext); });
+	return scard(fault::EntryPoint::EstablishContext, [&](Service &s) { return s.establish_context(dwScope, phContext); });
 }
 
 LONG
 SCardReleaseContext(SCARDCONTEXT hContext)
 {
-	return scard([&](Service &s) { return s.release_context(hContext); });
+	return scard(fault::EntryPoint::ReleaseContext, [&](Service &s) { return s.release_context(hContext); });
 }
 
 LONG
 SCardIsValidContext(SCARDCONTEXT hContext)
 {
-	return scard([&](Service &s) { return s.is_valid_context(hContext); });
+	return scard(fault::EntryPoint::IsValidContext, [&](Service &s) { return s.is_valid_context(hContext); });
 }
 
 LONG
 SCardConnect(SCARDCONTEXT hContext, LPCSTR szReader, DWORD dwShareMode, DWORD dwPreferredProtocols,
 	     LPSCARDHANDLE phCard, LPDWORD pdwActiveProtocol)
 {
-	return scard([&](Service &s) {
+	return scard(fault::EntryPoint::Connect, [&](Service &s) {
 		return s.connect(hContext, szReader, dwShareMode, dwPreferredProtocols, phCard,
 					 pdwActiveProtocol);
 	});
@@ -138,7 +146,7 @@ LONG
 SCardReconnect(SCARDHANDLE hCard, DWORD dwShareMode, DWORD dwPreferredProtocols, DWORD dwInitialization,
 	       LPDWORD pdwActiveProtocol)
 {
-	return scard([&](Service &s) {
+	return scard(fault::EntryPoint::Reconnect, [&](Service &s) {
 		return s.reconnect(hCard, dwShareMode, dwPreferredProtocols, dwInitialization,
 					   pdwActiveProtocol);
 	});
@@ -147,26 +155,26 @@ SCardReconnect(SCARDHANDLE hCard, DWORD dwShareMode, DWORD dwPreferredProtocols,
 LONG
 SCardDisconnect(SCARDHANDLE hCard, DWORD dwDisposition)
 {
-	return scard([&](Service &s) { return s.disconnect(hCard, dwDisposition); });
+	return scard(fault::EntryPoint::Disconnect, [&](Service &s) { return s.disconnect(hCard, dwDisposition); });
 }
 
 LONG
 SCardBeginTransaction(SCARDHANDLE hCard)
 {
-	return scard([&](Service &s) { return s.begin_transaction(hCard); });
+	return scard(fault::EntryPoint::BeginTransaction, [&](Service &s) { return s.begin_transaction(hCard); });
 }
 
 LONG
 SCardEndTransaction(SCARDHANDLE hCard, DWORD dwDisposition)
 {
-	return scard([&](Service &s) { return s.end_transaction(hCard, dwDisposition); });
+	return scard(fault::EntryPoint::EndTransaction, [&](Service &s) { return s.end_transaction(hCard, dwDisposition); });
 }
 
 LONG
 SCardStatus(SCARDHANDLE hCard, LPSTR szReaderName, LPDWORD pcchReaderLen, LPDWORD pdwState, LPDWORD pdwProtocol,
 	    LPBYTE pbAtr, LPDWORD pcbAtrLen)
 {
-	return scard([&](Service &s) {
+	return scard(fault::EntryPoint::Status, [&](Service &s) {
 		return s.status(hCard, szReaderName, pcchReaderLen, pdwState, pdwProtocol, pbAtr, pcbAtrLen);
 	});
 }
@@ -174,20 +182,20 @@ SCardStatus(SCARDHANDLE hCard, LPSTR szReaderName, LPDWORD pcchReaderLen, LPDWOR
 LONG
 SCardGetStatusChange(SCARDCONTEXT hContext, DWORD dwTimeout, SCARD_READERSTATE *rgReaderStates, DWORD cReaders)
 {
-	return scard([&](Service &s) { return s.get_status_change(hContext, dwTimeout, rgReaderStates, cReaders); });
+	return scard(fault::EntryPoint::GetStatusChange, [&](Service &s) { return s.get_status_change(hContext, dwTimeout, rgReaderStates, cReaders); });
 }
 
 LONG
 SCardCancel(SCARDCONTEXT hContext)
 {
-	return scard([&](Service &s) { return s.cancel(hContext); });
+	return scard(fault::EntryPoint::Cancel, [&](Service &s) { return s.cancel(hContext); });
 }
 
 LONG
 SCardTransmit(SCARDHANDLE hCard, const SCARD_IO_REQUEST *pioSendPci, LPCBYTE pbSendBuffer, DWORD cbSendLength,
 	      SCARD_IO_REQUEST *pioRecvPci, LPBYTE pbRecvBuffer, LPDWORD pcbRecvLength)
 {
-	return scard([&](Service &s) {
+	return scard(fault::EntryPoint::Transmit, [&](Service &s) {
 		return s.transmit(hCard, pioSendPci, pbSendBuffer, cbSendLength, pioRecvPci, pbRecvBuffer,
 					  pcbRecvLength);
 	});
@@ -196,26 +204,26 @@ SCardTransmit(SCARDHANDLE hCard, const SCARD_IO_REQUEST *pioSendPci, LPCBYTE pbS
 LONG
 SCardListReaders(SCARDCONTEXT hContext, LPCSTR, LPSTR mszReaders, LPDWORD pcchReaders)
 {
-	return scard([&](Service &s) { return s.list_readers(hContext, mszReaders, pcchReaders); });
+	return scard(fault::EntryPoint::ListReaders, [&](Service &s) { return s.list_readers(hContext, mszReaders, pcchReaders); });
 }
 
 LONG
 SCardFreeMemory(SCARDCONTEXT hContext, LPCVOID pvMem)
 {
-	return scard([&](Service &s) { return s.free_memory(hContext, pvMem); });
+	return scard(fault::EntryPoint::FreeMemory, [&](Service &s) { return s.free_memory(hContext, pvMem); });
 }
 
 LONG
 SCardGetAttrib(SCARDHANDLE hCard, DWORD dwAttrId, LPBYTE pbAttr, LPDWORD pcbAttrLen)
 {
-	return scard([&](Service &s) { return s.get_attrib(hCard, dwAttrId, pbAttr, pcbAttrLen); });
+	return scard(fault::EntryPoint::GetAttrib, [&](Service &s) { return s.get_attrib(hCard, dwAttrId, pbAttr, pcbAttrLen); });
 }
 
 LONG
 SCardControl(SCARDHANDLE hCard, DWORD dwControlCode, LPCVOID pbSendBuffer, DWORD cbSendLength, LPVOID pbRecvBuffer,
 	     DWORD cbRecvLength, LPDWORD lpBytesReturned)
 {
-	return scard([&](Service &s) {
+	return scard(fault::EntryPoint::Control, [&](Service &s) {
 		return s.control(hCard, dwControlCode, pbSendBuffer, cbSendLength, pbRecvBuffer, cbRecvLength,
 					 lpBytesReturned);
 	});
@@ -311,6 +319,16 @@ vpcsc_calls(const char *entry_point)
 		if (entry_point == nullptr)
 			throw std::invalid_argument("entry_point: NULL");
 		return static_cast<long>(service().calls(entry_point));
+	});
+}
+
+long
+vpcsc_results(const char *entry_point, const char *code)
+{
+	return guard_api(-1L, [&] {
+		if (entry_point == nullptr || code == nullptr)
+			throw std::invalid_argument("entry_point/code: NULL");
+		return static_cast<long>(service().results(entry_point, code));
 	});
 }
 

@@ -160,6 +160,8 @@ Service::load(Scenario scenario)
 	handles_.clear();
 	zombies_.clear();
 	std::fill(std::begin(calls_), std::end(calls_), 0);
+	for (auto &r : results_)
+		r.clear();
 	apdus_ = 0;
 	api_injections_ = 0;
 	down_ = false;
@@ -1088,6 +1090,28 @@ Service::calls(const std::string &entry_point) const
 	return calls_[static_cast<std::size_t>(*e)];
 }
 
+void
+Service::count_result(EntryPoint entry, LONG rv)
+{
+	Lock lk(mutex_);
+	results_[static_cast<std::size_t>(entry)][rv]++;
+}
+
+std::uint64_t
+Service::results(const std::string &entry_point, const std::string &code) const
+{
+	auto e = fault::entry_point_from_name(entry_point);
+	if (!e)
+		throw fault::ConfigError("entry_point", "unknown entry point \"" + entry_point + "\"");
+	auto c = fault::scard_code_from_name(code);
+	if (!c)
+		throw fault::ConfigError("code", "unknown PC/SC code \"" + code + "\"");
+	Lock lk(mutex_);
+	const auto &m = results_[static_cast<std::size_t>(*e)];
+	auto it = m.find(*c);
+	return it == m.end() ? 0 : it->second;
+}
+
 std::size_t
 Service::live_contexts() const
 {
@@ -1138,6 +1162,11 @@ Service::stats() const
 	nlohmann::json j;
 	for (std::size_t i = 0; i < fault::entry_point_count; i++)
 		j["calls"][fault::entry_point_name(static_cast<EntryPoint>(i))] = calls_[i];
+	j["results"] = nlohmann::json::object();
+	for (std::size_t i = 0; i < fault::entry_point_count; i++)
+		for (const auto &r : results_[i])
+			j["results"][fault::entry_point_name(static_cast<EntryPoint>(i))][fault::scard_code_name(r.first)] =
+				r.second;
 	j["live_contexts"] = contexts_.size();
 	j["live_handles"] = handles_.size();
 	j["zombie_handles"] = zombies_.size();

@@ -78,6 +78,8 @@ public:
 
 	// Inspection.
 	std::uint64_t calls(const std::string &entry_point) const; // throws on unknown name
+	void count_result(fault::EntryPoint entry, LONG rv);
+	std::uint64_t results(const std::string &entry_point, const std::string &code) const;
 	std::size_t live_contexts() const;
 	std::size_t live_handles() const;
 	std::size_t zombie_handles() const;
@@ -147,6 +149,7 @@ private:
 	std::set<void *> allocations_;
 	fault::Injector injector_;
 	std::uint64_t calls_[fault::entry_point_count] = {};
+	std::map<LONG, std::uint64_t> results_[fault::entry_point_count];
 	std::uint64_t apdus_ = 0;
 	std::uint64_t api_injections_ = 0;
 	std::uint64_t insertion_seq_ = 0;

@@ -38,6 +38,9 @@ int vpcsc_card_swap(unsigned reader, const char *card);
 /* Counters. vpcsc_calls() takes an entry point name ("SCardTransmit") and
  * returns -1 for an unknown name. */
 long vpcsc_calls(const char *entry_point);
+/* How often an entry point returned a code ("SCARD_E_NO_SERVICE",
+ * "SCARD_S_SUCCESS"); -1 for an unknown entry point or code name. */
+long vpcsc_results(const char *entry_point, const char *code);
 long vpcsc_live_contexts(void);
 long vpcsc_live_handles(void);
 /* Handles of released dead contexts that still answer SCARD_E_NO_SERVICE. */

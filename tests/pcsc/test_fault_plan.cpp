@@ -138,6 +138,10 @@ test_fault_return_code_once_on_nth_call(void **state)
 	assert_int_equal(vpcsc_injections(), 1);
 	assert_int_equal(vpcsc_calls("SCardTransmit"), 4);
 	assert_int_equal(vpcsc_apdus(), 3);
+	assert_int_equal(vpcsc_results("SCardTransmit", "SCARD_E_NO_SERVICE"), 1);
+	assert_int_equal(vpcsc_results("SCardTransmit", "SCARD_S_SUCCESS"), 3);
+	assert_int_equal(vpcsc_results("SCardTransmit", "SCARD_E_NOPE"), -1);
+	assert_int_equal(stats()["results"]["SCardTransmit"]["SCARD_E_NO_SERVICE"].get<int>(), 1);
 }
 
 void
