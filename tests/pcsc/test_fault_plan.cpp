@@ -180,13 +180,13 @@ void
 test_fault_after_ms(void **state)
 {
 	State &s = st(state);
-	assert_int_equal(reset_with(with_plan(json::array({rule({{"call", "SCardTransmit"}, {"after_ms", 80}},
+	assert_int_equal(reset_with(with_plan(json::array({rule({{"call", "SCardTransmit"}, {"after_ms", 400}},
 								   {{"type", "return"}, {"code", "SCARD_W_RESET_CARD"}})}))
 					    .c_str()),
 			 0);
 	open_a(s);
 	assert_int_equal(serial_rv(s.h), SCARD_S_SUCCESS);
-	std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	std::this_thread::sleep_for(std::chrono::milliseconds(450));
 	assert_int_equal(serial_rv(s.h), SCARD_W_RESET_CARD);
 	assert_int_equal(serial_rv(s.h), SCARD_S_SUCCESS); // once
 }
@@ -382,7 +382,7 @@ test_fault_service_down_for_ms_power_cycles_card(void **state)
 	rs.szReader = reader_a;
 	assert_int_equal(vpcsc_card_remove(0), 0);
 	assert_int_equal(vpcsc_card_insert(0, nullptr), 0); // counter now 2
-	assert_int_equal(vpcsc_inject(R"({"type":"service_down","ms":120,"counter_after":0})"), 0);
+	assert_int_equal(vpcsc_inject(R"({"type":"service_down","ms":600,"counter_after":0})"), 0);
 	SCARDCONTEXT other;
 	assert_int_equal(SCardEstablishContext(SCARD_SCOPE_USER, nullptr, nullptr, &other), SCARD_E_NO_SERVICE);
 	assert_int_equal(serial_rv(s.h), SCARD_E_NO_SERVICE);
@@ -392,7 +392,7 @@ test_fault_service_down_for_ms_power_cycles_card(void **state)
 	// pcsc-lite (E1): release frees local state, then the handle is unknown
 	assert_int_equal(SCardReleaseContext(s.ctx), SCARD_E_NO_SERVICE);
 	assert_int_equal(serial_rv(s.h), SCARD_E_INVALID_HANDLE);
-	std::this_thread::sleep_for(std::chrono::milliseconds(150));
+	std::this_thread::sleep_for(std::chrono::milliseconds(650));
 	open_a(s);
 	assert_int_equal(serial_rv(s.h), SCARD_S_SUCCESS);
 	rs.dwCurrentState = SCARD_STATE_UNAWARE;
