@@ -329,11 +329,19 @@ test_opensc_stock_wait_for_event_removal_and_cancel(void **state)
 
 	w.r = 1;
 	assert_int_equal(pthread_create(&t, NULL, wait_thread, &w), 0);
+	/* the wait context exists (from the first wait) and the waiter blocks */
+	const long gsc_before = api.calls("SCardGetStatusChange");
+	for (int i = 0; i < 500 && api.calls("SCardGetStatusChange") == gsc_before; i++)
+		usleep(10 * 1000);
 	usleep(50 * 1000);
-	const long live = api.live_contexts();
-	assert_int_equal(live, 2); /* the main and the wait context */
-	assert_int_equal(sc_cancel(fx->ctx), SC_SUCCESS);
-	if (join_within(t) != 0) {
+	assert_int_equal(api.live_contexts(), 2); /* the main and the wait context */
+	int joined = -1;
+	for (int i = 0; i < 50 && joined != 0; i++) {
+		assert_int_equal(sc_cancel(fx->ctx), SC_SUCCESS);
+		usleep(100 * 1000);
+		joined = pthread_tryjoin_np(t, NULL);
+	}
+	if (joined != 0) {
 		fprintf(stderr, "sc_cancel did not wake the waiter\n");
 		exit(1);
 	}
