@@ -933,6 +933,9 @@ run_case(const struct rcase *c, struct outbuf *o)
 
 /* Runs a case in a child process (a crash or hang is an outcome, not the
  * end of the suite) and returns its outcome string. */
+/* children that crashed, hung or exited non-zero (--report exits 1 then if RECOVERY_STRICT is set) */
+static int abnormal_exits;
+
 static void
 run_case_isolated(const struct rcase *c, struct outbuf *o)
 {
@@ -973,8 +976,14 @@ run_case_isolated(const struct rcase *c, struct outbuf *o)
 		if (WIFSIGNALED(status)) {
 			memset(o, 0, sizeof *o);
 			out_add(o, WTERMSIG(status) == SIGALRM ? "HANG" : "CRASH(signal %d)", WTERMSIG(status));
+			abnormal_exits++;
 		} else if (got == 0) {
 			out_add(o, "NO-OUTCOME(exit %d)", WEXITSTATUS(status));
+			abnormal_exits++;
+		} else if (WEXITSTATUS(status) != 0) {
+			/* e.g. valgrind's --error-exitcode */
+			out_add(o, "|exit=%d", WEXITSTATUS(status));
+			abnormal_exits++;
 		}
 	}
 }
@@ -1050,7 +1059,7 @@ main(int argc, char **argv)
 			fflush(stdout);
 		}
 		cleanup_workdir();
-		return 0;
+		return getenv("RECOVERY_STRICT") && abnormal_exits ? 1 : 0;
 	}
 	if (argc > 2 && strcmp(argv[1], "--case") == 0) {
 		for (i = 0; i < n_cases; i++) {

@@ -935,6 +935,9 @@ run_case(const struct rcase *c, struct outbuf *o)
 	out_add(o, "|verify=%ld|tries=%d", count_verify(apdu_log, log_at_fault), pin_tries(a));
 }
 
+/* children that crashed, hung or exited non-zero (--report exits 1 then if RECOVERY_STRICT is set) */
+static int abnormal_exits;
+
 static void
 run_case_isolated(const struct rcase *c, struct outbuf *o)
 {
@@ -969,11 +972,20 @@ run_case_isolated(const struct rcase *c, struct outbuf *o)
 		got += (size_t)n;
 	o->s[got] = '\0';
 	close(fds[0]);
-	if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status)) {
+	if (waitpid(pid, &status, 0) != pid) {
+		out_add(o, "|HARNESS(waitpid)");
+		abnormal_exits++;
+	} else if (WIFSIGNALED(status)) {
 		memset(o, 0, sizeof *o);
 		out_add(o, WTERMSIG(status) == SIGALRM ? "HANG" : "CRASH(signal %d)", WTERMSIG(status));
+		abnormal_exits++;
 	} else if (got == 0) {
-		out_add(o, "NO-OUTCOME");
+		out_add(o, "NO-OUTCOME(exit %d)", WEXITSTATUS(status));
+		abnormal_exits++;
+	} else if (WEXITSTATUS(status) != 0) {
+		/* e.g. valgrind's --error-exitcode */
+		out_add(o, "|exit=%d", WEXITSTATUS(status));
+		abnormal_exits++;
 	}
 }
 
@@ -1052,7 +1064,7 @@ main(int argc, char **argv)
 			fflush(stdout);
 		}
 		cleanup();
-		return 0;
+		return getenv("RECOVERY_STRICT") && abnormal_exits ? 1 : 0;
 	}
 	if (argc > 2 && strcmp(argv[1], "--case") == 0) {
 		for (i = 0; i < n_cases; i++) {
