@@ -351,6 +351,36 @@ count_lines(const char *path)
 	return n;
 }
 
+/* Commands on the wire, from line 'from' on, that are not secure messaging: CLA without the SM bits
+ * (0x0C), other than the mutual authentication itself (80 50 INITIALIZE UPDATE) */
+static long
+count_plain(const char *path, long from)
+{
+	char line[16384];
+	long n = 0, i = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *apdu;
+		unsigned cla = 0, ins = 0;
+		if (i++ < from)
+			continue;
+		if (strstr(line, "\"wire\"") == NULL || strstr(line, "\"command\"") == NULL)
+			continue;
+		apdu = strstr(line, "\"apdu\"");
+		if (apdu == NULL || (apdu = strchr(apdu + 6, '"')) == NULL)
+			continue;
+		if (sscanf(apdu + 1, "%2x%2x", &cla, &ins) != 2)
+			continue;
+		if ((cla & 0x0C) == 0 && !(cla == 0x80 && ins == 0x50))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
 static long
 count_verify(const char *path, long from)
 {
@@ -754,6 +784,9 @@ is_service_code(const char *code)
  *   swap              down; another ePass2003 (same ATR, other serial, same PIN) in the reader; up
  *   nocache           service_down_up with use_pin_caching = false
  *   lock_login        service_lost with lock_login = true (the card lock held since C_Login)
+ *   sm_fail           service_down_up (the card's SM session is gone), and the first APDU after it
+ *                     (the recovery's SM mutual authentication) fails: nothing may then go to the
+ *                     card in plain (extra field plain=N)
  *   waiter            service_lost while another thread is blocked in C_WaitForSlotEvent; after
  *                     sign3, C_Finalize must make the waiter return (extra field waiter=returned)
  *   Entry:CODE:k      the k-th call of SCard<Entry> after sign1 returns SCARD_<CODE> (E_ unless
@@ -797,7 +830,11 @@ run_case(const struct rcase *c, struct outbuf *o)
 		out_add(o, "SETUP-FAILED(conf)");
 		return;
 	}
-	if (strchr(c->fault, ':') != NULL &&
+	if (strcmp(c->fault, "sm_fail") == 0) {
+		snprintf(entry, sizeof entry, "Transmit");
+		snprintf(code, sizeof code, "NOT_TRANSACTED");
+		k = 1;
+	} else if (strchr(c->fault, ':') != NULL &&
 			(sscanf(c->fault, "%63[^:]:%63[^:]:%d", entry, code, &k) != 3 || k < 1)) {
 		out_add(o, "BAD-FAULT(%s)", c->fault);
 		return;
@@ -887,7 +924,8 @@ run_case(const struct rcase *c, struct outbuf *o)
 	if (strcmp(c->fault, "service_lost") == 0 || strcmp(c->fault, "lock_login") == 0 ||
 			strcmp(c->fault, "waiter") == 0) {
 		vp.service_lost();
-	} else if (strcmp(c->fault, "service_down_up") == 0 || strcmp(c->fault, "nocache") == 0) {
+	} else if (strcmp(c->fault, "service_down_up") == 0 || strcmp(c->fault, "nocache") == 0 ||
+			strcmp(c->fault, "sm_fail") == 0) {
 		vp.service_down(0);
 		vp.service_up();
 	} else if (strcmp(c->fault, "service_down") == 0) {
@@ -933,6 +971,8 @@ run_case(const struct rcase *c, struct outbuf *o)
 	}
 	EVP_PKEY_free(p.pub);
 	out_add(o, "|verify=%ld|tries=%d", count_verify(apdu_log, log_at_fault), pin_tries(a));
+	if (strcmp(c->fault, "sm_fail") == 0)
+		out_add(o, "|plain=%ld", count_plain(apdu_log, log_at_fault));
 }
 
 /* children that crashed, hung or exited non-zero (--report exits 1 then if RECOVERY_STRICT is set) */
