@@ -35,6 +35,10 @@ tests_recovery_test_recovery_libopensc_patched_LDADD = $(OPENSC_PATCHED_PREFIX)/
 tests_recovery_test_recovery_libopensc_patched_LDFLAGS = -Wl,-rpath,$(OPENSC_PATCHED_PREFIX)/lib
 EXTRA_tests_recovery_test_recovery_libopensc_patched_DEPENDENCIES = $(OPENSC_DIR)/patched/.installed libvpcsc.la
 
+# The libraries the two builds above link, made by the OpenSC stamps (mk/opensc.mk)
+$(OPENSC_STOCK_PREFIX)/lib/libopensc.so: $(OPENSC_DIR)/stock/.installed
+$(OPENSC_PATCHED_PREFIX)/lib/libopensc.so: $(OPENSC_DIR)/patched/.installed
+
 ## PKCS#11 level: one program (opensc-pkcs11.so is dlopened from OPENSC_PREFIX), the virtual ePass2003
 ## through libvpcsc; librecovery_vcard.so gives libvpcsc its image cards (see vcard_preload.cpp).
 check_LTLIBRARIES += tests/recovery/librecovery_vcard.la

@@ -7,9 +7,17 @@
 # pkcs11.tsv): it must FAIL on stock (stock's outcome is not the required one) and PASS on patched.
 # Every other case is a BASELINE case and must pass on both. Exit 0 only if all of that holds.
 #
+#   run_suite.sh --remeasure-stock
+#                           rewrite the expected_stock column of matrix.tsv and pkcs11.tsv in the source
+#                           tree from what stock does now (after a change of libvpcsc's or the virtual
+#                           card's semantics); a baseline row's expected_patched follows it. Review the
+#                           diff (git diff tests/recovery) before committing it.
+#
 # Environment: top_srcdir, top_builddir, VPCSC_LIBRARY, OPENSC_STOCK_PREFIX, OPENSC_PATCHED_PREFIX
 # (set by make); RECOVERY_CASES=glob to run a subset; RECOVERY_OUT=dir for the raw reports.
 set -u
+remeasure=0
+[ "${1:-}" = --remeasure-stock ] && remeasure=1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
@@ -52,6 +60,26 @@ if [ -x "$bin/test_recovery_pkcs11" ]; then
 fi
 [ $ok = 1 ] || die "a suite could not run"
 
+if [ $remeasure = 1 ]; then
+	for suite in libopensc pkcs11; do
+		[ -r "$out/$suite.stock.tsv" ] || continue
+		matrix=$top_srcdir/tests/recovery/matrix.tsv
+		[ $suite = pkcs11 ] && matrix=$top_srcdir/tests/recovery/pkcs11.tsv
+		[ -s "$out/$suite.stock.tsv" ] || continue
+		awk -F'\t' -v OFS='\t' -v report="$out/$suite.stock.tsv" '
+			FILENAME == report { now[$1] = $5; next }
+			/^#/ || NF < 6 || $1 == "id" { print; next }
+			($1 in now) && now[$1] != $5 {
+				if ($5 == $6) $6 = now[$1]
+				print "  " $1 ": " $5 " -> " now[$1] > "/dev/stderr"
+				$5 = now[$1]
+			}
+			{ print }' "$out/$suite.stock.tsv" "$matrix" >"$matrix.tmp" && mv -f "$matrix.tmp" "$matrix"
+	done
+	echo "run_suite: expected_stock re-measured; review: git -C '$top_srcdir' diff tests/recovery"
+	exit 0
+fi
+
 # Join the reports per case and judge.
 verdicts=$out/verdicts.tsv
 : >"$verdicts"
@@ -59,11 +87,10 @@ for suite in libopensc pkcs11; do
 	[ -r "$out/$suite.stock.tsv" ] || continue
 	matrix=$top_srcdir/tests/recovery/matrix.tsv
 	[ $suite = pkcs11 ] && matrix=$top_srcdir/tests/recovery/pkcs11.tsv
-	awk -F'\t' -v OFS='\t' -v suite="$suite" '
-		FNR == 1 { file++ }
-		file == 1 && !/^#/ && NF >= 6 && $1 != "id" { es[$1] = $5; ep[$1] = $6; order[++n] = $1 }
-		file == 2 { so[$1] = $5; sms[$1] = $7; smp[$1] = $8 }
-		file == 3 { po[$1] = $5; pmp[$1] = $8 }
+	awk -F'\t' -v OFS='\t' -v suite="$suite" -v m="$matrix" -v sr="$out/$suite.stock.tsv" -v pr="$out/$suite.patched.tsv" '
+		FILENAME == m && !/^#/ && NF >= 6 && $1 != "id" { es[$1] = $5; ep[$1] = $6; order[++n] = $1 }
+		FILENAME == sr { so[$1] = $5; sms[$1] = $7; smp[$1] = $8 }
+		FILENAME == pr { po[$1] = $5; pmp[$1] = $8 }
 		END {
 			for (i = 1; i <= n; i++) {
 				id = order[i]

@@ -239,8 +239,8 @@ load_matrix(void)
 		c->line = lineno;
 	}
 	fclose(f);
-	if (n_cases == 0) {
-		fprintf(stderr, "%s: no cases%s\n", path, only ? " match RECOVERY_CASES" : "");
+	if (n_cases == 0 && (only == NULL || *only == '\0')) {
+		fprintf(stderr, "%s: no cases\n", path);
 		return -1;
 	}
 	return 0;

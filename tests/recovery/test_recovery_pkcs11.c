@@ -502,7 +502,7 @@ load_matrix(void)
 		c->line = lineno;
 	}
 	fclose(f);
-	if (n_cases == 0) {
+	if (n_cases == 0 && (only == NULL || *only == '\0')) {
 		fprintf(stderr, "%s: no cases\n", path);
 		return -1;
 	}
