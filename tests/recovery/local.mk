@@ -2,11 +2,10 @@
 ## libvpcsc, built twice (stock and patched OpenSC headers, as the patches may change struct layouts),
 ## and run_suite.sh, which runs every case on both and prints them side by side.
 ##
-## In TESTS now: stock OpenSC checked against the stock columns of matrix.tsv and pkcs11.tsv (the
-## documented failures of unpatched OpenSC). run_suite.sh joins TESTS once the recovery patches are in
-## patches/series (it requires stock to fail and patched to pass every recovery case):
-##     TESTS += tests/recovery/run_suite.sh
-## Until then: `make check-recovery` runs it and prints the table.
+## In TESTS: stock OpenSC checked against the stock columns of matrix.tsv and pkcs11.tsv (the
+## documented failures of unpatched OpenSC), and run_suite.sh, which runs every case on both variants,
+## prints them side by side and passes only if stock fails and patched passes every recovery case.
+## `make check-recovery` runs the same with the table on the terminal.
 
 recovery_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 # OpenSC's config.h (which fixes its struct layouts: ENABLE_SM, ENABLE_OPENSSL) defines what our DEFS do
@@ -15,7 +14,8 @@ recovery_undefs = -UPACKAGE -UPACKAGE_BUGREPORT -UPACKAGE_NAME -UPACKAGE_STRING 
 recovery_libs = $(CMOCKA_LIBS) -ldl
 
 check_PROGRAMS += tests/recovery/test_recovery_libopensc_stock tests/recovery/test_recovery_libopensc_patched
-TESTS += tests/recovery/test_recovery_libopensc_stock tests/recovery/test_recovery_pkcs11_stock.sh
+TESTS += tests/recovery/test_recovery_libopensc_stock tests/recovery/test_recovery_pkcs11_stock.sh \
+	tests/recovery/run_suite.sh
 dist_check_SCRIPTS += tests/recovery/run_suite.sh tests/recovery/test_recovery_pkcs11_stock.sh
 EXTRA_DIST += tests/recovery/matrix.tsv tests/recovery/pkcs11.tsv tests/recovery/README.md
 
