@@ -33,9 +33,12 @@ fi
 grep -q "REFUSED" "$tmp/err" || fail "opensc-build gave no checksum message"
 [ ! -e "$tmp/build/src" ] && [ ! -e "$tmp/build/prefix" ] || fail "opensc-build extracted or installed something"
 
-# 3. configure stops with the message
-mkdir -p "$tmp/cfg"
-if (cd "$tmp/cfg" && "$top_srcdir/configure" --with-opensc-cache="$tmp/cache" \
+# 3. configure stops with the message (run from a copy of what configure needs: the source directory
+# may be configured in place, which forbids a second build directory)
+mkdir -p "$tmp/cfg" "$tmp/src/upstream"
+cp -r "$top_srcdir/configure" "$top_srcdir/build-aux" "$tmp/src/"
+cp "$top_srcdir/upstream/opensc.pin" "$tmp/src/upstream/"
+if (cd "$tmp/cfg" && "$tmp/src/configure" --with-opensc-cache="$tmp/cache" \
 	--with-opensc-tarball="$tmp/opensc-0.27.1.tar.gz" >"$tmp/out" 2>"$tmp/err"); then
 	fail "configure accepted a corrupted tarball"
 fi
