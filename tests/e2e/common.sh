@@ -94,12 +94,14 @@ e2e_run_ssh_variant()
 }
 
 # e2e_run_p11_variant NAME PREFIX WORKDIR CARD: the raw PKCS#11 scenario (one session across
-# restarts) for one OpenSC; result in WORKDIR/result.env.
+# restarts; E2E_CLIENTS processes) for one OpenSC; result in WORKDIR/result.env. E2E_BRIDGE_EXTRA:
+# more vpcd-bridge options (e.g. --verbose: every APDU in WORKDIR/bridge.log).
 e2e_run_p11_variant()
 {
 	local name=$1 prefix=$2 work=$3 card=$4
 	mkdir -p "$work"
-	E2E_VARIANT=$name E2E_PREFIX=$prefix E2E_WORKDIR=$work E2E_BRIDGE_ARGS="$(e2e_card_args "$work" "$card")" \
+	E2E_VARIANT=$name E2E_PREFIX=$prefix E2E_WORKDIR=$work \
+		E2E_BRIDGE_ARGS="$(e2e_card_args "$work" "$card")${E2E_BRIDGE_EXTRA:+ $E2E_BRIDGE_EXTRA}" \
 		P11_CLIENT="${P11_CLIENT:-$e2e_build/tests/e2e/p11-session-loop}" \
 		timeout 300 "$E2E_HARNESS/netns-run" "$E2E_DIR/p11_scenario.sh" 2>&1 | tee "$work/scenario.out" |
 		sed "s/^/  [$name] /"
