@@ -382,6 +382,9 @@ sc_error_name(int r)
 
 /* ------------------------------------------------------------ scenario */
 
+/* The base name a renamed reader gets (the provider lists it as "<name> 00 00") */
+#define RENAMED_READER "Renamed Reader"
+
 /* The scripted cards: "a" in the reader; "b" has the same ATR and another
  * serial (GET DATA 00 CA 00 80); "c" another ATR. INS EE echoes the data. */
 #define ATR_A "3B 88 01 76 70 63 73 63 2D 73 63 C1"
@@ -822,6 +825,13 @@ model_hook(enum step st, void *arg)
 	} else if (strcmp(m->model, "lost_card_removed") == 0) {
 		vp.service_lost();
 		vp.card_remove(0);
+	} else if (strcmp(m->model, "down_reader_renamed") == 0) {
+		/* a whole outage (card power-cycled) after which the service
+		 * lists the reader, with the same card, under another name */
+		vp.service_down(0);
+		if (vp.inject("{\"type\": \"reader_rename\", \"reader\": 0, \"name\": \"" RENAMED_READER "\"}") != 0)
+			fprintf(stderr, "reader_rename: %s\n", vp.last_error());
+		vp.service_up();
 	}
 }
 
@@ -844,6 +854,10 @@ timing_step(const char *timing)
  *   lost_swap_same_atr    restart + another card with the same ATR (serial differs)
  *   lost_swap_other_atr   restart + a card with another ATR
  *   lost_card_removed     restart + card removed
+ *   down_reader_renamed   down and up again (card power-cycled); the reader, with the same card,
+ *                         is now listed under another name. After NEXT, sc_ctx_detect_readers
+ *                         (OpenSC learns the new name) and S once more on the old card (AFTER):
+ *                         the bound card must never move to the renamed reader
  *   knob_off              service_lost with reestablish_context = false
  *   baseline              no fault; also counts recovery calls (must be none)
  *   two_readers           restart; the second reader's card keeps working, no CHANGED
@@ -911,6 +925,15 @@ run_model(const struct rcase *c, struct outbuf *o)
 			out_add(o, "|");
 		}
 		run_sequence(&s, s.reader, s.card, o, NULL, NULL, NULL);
+		if (strcmp(c->fault, "down_reader_renamed") == 0) {
+			/* OpenSC rescans (the new name appears), the old card is used again */
+			int r = sc_ctx_detect_readers(s.ctx);
+			out_add(o, "|rescan=%s,readers=%u|", r < 0 ? sc_error_name(r) : "ok",
+					sc_ctx_get_reader_count(s.ctx));
+			run_sequence(&s, s.reader, s.card, o, NULL, NULL, NULL);
+			/* nothing may reach the card in the renamed reader */
+			out_add(o, "|apdus-after-rename=%ld", vp.apdus() - apdus0);
+		}
 		if (strncmp(c->fault, "lost_swap", 9) == 0 || strcmp(c->fault, "lost_card_removed") == 0) {
 			/* nothing may reach the other card after the swap */
 			out_add(o, "|apdus-after-swap=%ld", vp.apdus() - apdus0);

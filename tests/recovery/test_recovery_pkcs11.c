@@ -63,7 +63,7 @@
 #define OUTCOME_MAX 512
 
 static char workdir[4096];
-static char token_a[4200], token_b[4200];
+static char token_a[4200], token_b[4200], token_uc[4200];
 static const char *variant = "stock";
 
 /* ------------------------------------------------------------ helpers */
@@ -245,9 +245,10 @@ require_pin_for_key(const char *image)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-/* A personalised virtual ePass2003: PKCS#15 (one PIN), an RSA-2048 key generated on the card */
+/* A personalised virtual ePass2003: PKCS#15 (one PIN), an RSA-2048 key generated on the card;
+ * user_consent: the key's PKCS#15 object gets userConsent = 1 (pkcs15-init --user-consent) */
 static int
-personalise(const char *image, const char *serial)
+personalise(const char *image, const char *serial, int user_consent)
 {
 	char scen[8192], log[4300], tool[4300];
 	const char *prefix = env_or("OPENSC_STOCK_PREFIX", env_or("OPENSC_PREFIX", ""));
@@ -281,7 +282,7 @@ personalise(const char *image, const char *serial)
 	}
 	{
 		char *argv[] = {tool, "--generate-key", "rsa/2048", "--auth-id", "01", "--pin", PIN, "--label",
-				"recovery key", NULL};
+				"recovery key", user_consent ? "--user-consent" : NULL, "1", NULL};
 		if (run(argv, log) != 0) {
 			fprintf(stderr, "pkcs15-init --generate-key failed:\n");
 			dump_file(log);
@@ -699,6 +700,7 @@ struct vpcsc_api {
 	int (*service_up)(void);
 	int (*card_swap)(unsigned, const char *);
 	long (*calls)(const char *);
+	long (*apdus)(void);
 	const char *(*last_error)(void);
 };
 
@@ -769,6 +771,12 @@ open_and_sign1(struct p11 *p, struct outbuf *o)
 }
 
 static int
+is_user_consent_case(const char *fault)
+{
+	return strncmp(fault, "user_consent", 12) == 0;
+}
+
+static int
 is_service_code(const char *code)
 {
 	return strcmp(code, "NO_SERVICE") == 0 || strcmp(code, "SERVICE_STOPPED") == 0 ||
@@ -789,6 +797,12 @@ is_service_code(const char *code)
  *                     card in plain (extra field plain=N)
  *   waiter            service_lost while another thread is blocked in C_WaitForSlotEvent; after
  *                     sign3, C_Finalize must make the waiter return (extra field waiter=returned)
+ *   user_consent      service_down_up with card A personalised with a user-consent key
+ *                     (userConsent = 1: CKA_ALWAYS_AUTHENTICATE, its PIN is never cached)
+ *   user_consent_none no fault, the same user-consent token (baseline)
+ *   reader_renamed    down; the reader comes back (same card) under another name; up. Extra field
+ *                     apdus=N: APDUs any card received after the fault (the renamed reader's card
+ *                     must get none)
  *   Entry:CODE:k      the k-th call of SCard<Entry> after sign1 returns SCARD_<CODE> (E_ unless
  *                     given); NO_SERVICE, SERVICE_STOPPED, F_COMM_ERROR also lose the service then.
  *                     Placed by counting: a fault-free pass first, in the same process.
@@ -803,7 +817,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 	CK_SESSION_INFO info;
 	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR);
 	CK_RV rv;
-	long log_at_fault;
+	long log_at_fault, apdus_at_fault;
 	int k = 0, has_waiter = 0;
 	struct waiter waiter = {0};
 	void *pre, *vdl;
@@ -817,7 +831,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 	snprintf(b, sizeof b, "%s/b.json", dir);
 	snprintf(apdu_log, sizeof apdu_log, "%s/apdu.jsonl", dir);
 	unlink(apdu_log);
-	if (copy_file(token_a, a) != 0 || copy_file(token_b, b) != 0) {
+	if (copy_file(is_user_consent_case(c->fault) ? token_uc : token_a, a) != 0 || copy_file(token_b, b) != 0) {
 		out_add(o, "SETUP-FAILED(copy)");
 		return;
 	}
@@ -854,6 +868,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 	*(void **)&vp.service_up = dlsym(vdl, "vpcsc_service_up");
 	*(void **)&vp.card_swap = dlsym(vdl, "vpcsc_card_swap");
 	*(void **)&vp.calls = dlsym(vdl, "vpcsc_calls");
+	*(void **)&vp.apdus = dlsym(vdl, "vpcsc_apdus");
 	*(void **)&vp.last_error = dlsym(vdl, "vpcsc_last_error");
 	scenario_json(scen, sizeof scen, a, b, NULL);
 	if (vp.reset(scen) != 0) {
@@ -907,6 +922,15 @@ run_case(const struct rcase *c, struct outbuf *o)
 	}
 	if (open_and_sign1(&p, o) != 0)
 		return;
+	if (is_user_consent_case(c->fault)) {
+		/* the token must really carry a user-consent key (OpenSC: CKA_ALWAYS_AUTHENTICATE) */
+		CK_BBOOL always = CK_FALSE;
+		CK_ATTRIBUTE t = {CKA_ALWAYS_AUTHENTICATE, &always, sizeof always};
+		if (p.f->C_GetAttributeValue(p.session, p.priv, &t, 1) != CKR_OK || always != CK_TRUE) {
+			out_add(o, "SETUP-FAILED(the key is not a user-consent key)");
+			return;
+		}
+	}
 
 	if (strcmp(c->fault, "waiter") == 0) {
 		waiter.f = p.f;
@@ -921,11 +945,12 @@ run_case(const struct rcase *c, struct outbuf *o)
 
 	/* the fault, between two operations */
 	log_at_fault = count_lines(apdu_log);
+	apdus_at_fault = vp.apdus();
 	if (strcmp(c->fault, "service_lost") == 0 || strcmp(c->fault, "lock_login") == 0 ||
 			strcmp(c->fault, "waiter") == 0) {
 		vp.service_lost();
 	} else if (strcmp(c->fault, "service_down_up") == 0 || strcmp(c->fault, "nocache") == 0 ||
-			strcmp(c->fault, "sm_fail") == 0) {
+			strcmp(c->fault, "sm_fail") == 0 || strcmp(c->fault, "user_consent") == 0) {
 		vp.service_down(0);
 		vp.service_up();
 	} else if (strcmp(c->fault, "service_down") == 0) {
@@ -934,7 +959,14 @@ run_case(const struct rcase *c, struct outbuf *o)
 		vp.service_down(0);
 		vp.card_swap(0, "b");
 		vp.service_up();
-	} else if (strcmp(c->fault, "none") != 0 && k == 0) {
+	} else if (strcmp(c->fault, "reader_renamed") == 0) {
+		vp.service_down(0);
+		if (vp.inject("{\"type\": \"reader_rename\", \"reader\": 0, \"name\": \"Renamed ePass2003\"}") != 0) {
+			out_add(o, "SETUP-FAILED(reader_rename: %s)", vp.last_error());
+			return;
+		}
+		vp.service_up();
+	} else if (strcmp(c->fault, "none") != 0 && strcmp(c->fault, "user_consent_none") != 0 && k == 0) {
 		out_add(o, "BAD-FAULT(%s)", c->fault);
 		return;
 	}
@@ -973,6 +1005,8 @@ run_case(const struct rcase *c, struct outbuf *o)
 	out_add(o, "|verify=%ld|tries=%d", count_verify(apdu_log, log_at_fault), pin_tries(a));
 	if (strcmp(c->fault, "sm_fail") == 0)
 		out_add(o, "|plain=%ld", count_plain(apdu_log, log_at_fault));
+	if (strcmp(c->fault, "reader_renamed") == 0)
+		out_add(o, "|apdus=%ld", vp.apdus() - apdus_at_fault);
 }
 
 /* children that crashed, hung or exited non-zero (--report exits 1 then if RECOVERY_STRICT is set) */
@@ -1052,6 +1086,7 @@ static int
 prepare(void)
 {
 	char tmpl[4096];
+	size_t i;
 
 	if (getenv("OPENSC_PREFIX") == NULL || getenv("VPCSC_LIBRARY") == NULL) {
 		fprintf(stderr, "OPENSC_PREFIX and VPCSC_LIBRARY must be set\n");
@@ -1066,8 +1101,17 @@ prepare(void)
 		return -1;
 	snprintf(token_a, sizeof token_a, "%s/token-a.json", workdir);
 	snprintf(token_b, sizeof token_b, "%s/token-b.json", workdir);
-	if (personalise(token_a, "0102030405060708") != 0 || personalise(token_b, "1112131415161718") != 0)
+	if (personalise(token_a, "0102030405060708", 0) != 0 || personalise(token_b, "1112131415161718", 0) != 0)
 		return -1;
+	/* the user-consent token only when a selected case uses it */
+	snprintf(token_uc, sizeof token_uc, "%s/token-uc.json", workdir);
+	for (i = 0; i < n_cases; i++) {
+		if (is_user_consent_case(cases[i].fault)) {
+			if (personalise(token_uc, "2122232425262728", 1) != 0)
+				return -1;
+			break;
+		}
+	}
 	return 0;
 }
 
