@@ -52,5 +52,18 @@ clean-local: clean-opensc
 clean-opensc:
 	-rm -rf $(OPENSC_DIR)
 
+## Long checks, not part of `make check` (doc/building.md)
+# The recovery suite with ASan+UBSan in a second, sanitized build of this project (both OpenSC trees too)
+check-recovery-asan:
+	@$(BASH) $(srcdir)/build-aux/check-recovery-asan --srcdir '$(abs_srcdir)' --dir '$(abs_top_builddir)/asan' \
+		--tarball '$(OPENSC_TARBALL)' --jobs $(OPENSC_JOBS)
+
+# Each prefix of patches/series builds with -Werror; the unit tests run where a patch touches them
+check-patches-werror:
+	@$(BASH) $(srcdir)/build-aux/check-patches-werror --tarball '$(OPENSC_TARBALL)' --patches '$(abs_srcdir)/patches' \
+		--dir '$(abs_top_builddir)/patches-werror' --jobs $(OPENSC_JOBS) -- $(OPENSC_CONFIGURE_FLAGS) --disable-man
+
+.PHONY: check-recovery-asan check-patches-werror
+
 .PHONY: FORCE opensc opensc-stock opensc-patched patch-tree export-patches check-patches clean-opensc
 FORCE:
