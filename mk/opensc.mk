@@ -50,7 +50,7 @@ check-patches:
 
 clean-local: clean-opensc
 clean-opensc:
-	-rm -rf $(OPENSC_DIR)
+	-rm -rf $(OPENSC_DIR) $(abs_top_builddir)/asan $(abs_top_builddir)/patches-werror
 
 ## Long checks, not part of `make check` (doc/building.md)
 # The recovery suite with ASan+UBSan in a second, sanitized build of this project (both OpenSC trees too)
