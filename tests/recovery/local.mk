@@ -17,9 +17,9 @@ check_PROGRAMS += tests/recovery/test_recovery_libopensc_stock tests/recovery/te
 TESTS += tests/recovery/test_recovery_libopensc_stock tests/recovery/test_recovery_pkcs11_stock.sh \
 	tests/recovery/run_suite.sh
 dist_check_SCRIPTS += tests/recovery/run_suite.sh tests/recovery/test_recovery_pkcs11_stock.sh
-EXTRA_DIST += tests/recovery/matrix.tsv tests/recovery/pkcs11.tsv tests/recovery/README.md
+EXTRA_DIST += tests/recovery/matrix.tsv tests/recovery/pkcs11.tsv tests/recovery/README.md tests/recovery/case_table.h
 
-tests_recovery_test_recovery_libopensc_stock_SOURCES = tests/recovery/test_recovery_libopensc.c
+tests_recovery_test_recovery_libopensc_stock_SOURCES = tests/recovery/test_recovery_libopensc.c tests/recovery/case_table.c
 tests_recovery_test_recovery_libopensc_stock_CPPFLAGS = $(recovery_undefs) -include $(OPENSC_STOCK_SRC)/config.h \
 	-I$(OPENSC_STOCK_SRC) -I$(OPENSC_STOCK_SRC)/src -DRECOVERY_VARIANT='"stock"'
 tests_recovery_test_recovery_libopensc_stock_CFLAGS = $(recovery_cflags)
@@ -27,7 +27,7 @@ tests_recovery_test_recovery_libopensc_stock_LDADD = $(OPENSC_STOCK_PREFIX)/lib/
 tests_recovery_test_recovery_libopensc_stock_LDFLAGS = -Wl,-rpath,$(OPENSC_STOCK_PREFIX)/lib
 EXTRA_tests_recovery_test_recovery_libopensc_stock_DEPENDENCIES = $(OPENSC_DIR)/stock/.installed libvpcsc.la
 
-tests_recovery_test_recovery_libopensc_patched_SOURCES = tests/recovery/test_recovery_libopensc.c
+tests_recovery_test_recovery_libopensc_patched_SOURCES = tests/recovery/test_recovery_libopensc.c tests/recovery/case_table.c
 tests_recovery_test_recovery_libopensc_patched_CPPFLAGS = $(recovery_undefs) -include $(OPENSC_PATCHED_SRC)/config.h \
 	-I$(OPENSC_PATCHED_SRC) -I$(OPENSC_PATCHED_SRC)/src -DRECOVERY_VARIANT='"patched"'
 tests_recovery_test_recovery_libopensc_patched_CFLAGS = $(recovery_cflags)
@@ -48,7 +48,7 @@ tests_recovery_librecovery_vcard_la_LIBADD = libvcard.la
 tests_recovery_librecovery_vcard_la_LDFLAGS = -module -avoid-version -rpath '$(abs_builddir)'
 
 check_PROGRAMS += tests/recovery/test_recovery_pkcs11
-tests_recovery_test_recovery_pkcs11_SOURCES = tests/recovery/test_recovery_pkcs11.c
+tests_recovery_test_recovery_pkcs11_SOURCES = tests/recovery/test_recovery_pkcs11.c tests/recovery/case_table.c
 tests_recovery_test_recovery_pkcs11_CPPFLAGS = -I$(OPENSC_STOCK_SRC)/src/pkcs11 $(OPENSSL_CFLAGS)
 tests_recovery_test_recovery_pkcs11_CFLAGS = $(recovery_cflags) -pthread
 tests_recovery_test_recovery_pkcs11_LDADD = $(OPENSSL_LIBS) $(recovery_libs) $(PTHREAD_LIBS)

@@ -37,21 +37,19 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include "case_table.h"
 
 #include "libopensc/opensc.h"
 #include "libopensc/errors.h"
@@ -63,7 +61,6 @@
 /* Seconds a case may take; a case expected to hang gets a short one */
 #define CASE_TIMEOUT_S 20
 #define CASE_HANG_TIMEOUT_S 3
-#define OUTCOME_MAX 512
 
 /* ------------------------------------------------------------ provider API */
 
@@ -153,185 +150,21 @@ entry_index(const char *short_name)
 
 /* ------------------------------------------------------------ the table */
 
-struct rcase {
-	char id[64];
-	char entry[32];	 /* short entry point name, or "-" */
-	char fault[48];	 /* SCARD code name without prefix, or a model/scenario name */
-	char timing[16]; /* before | between | unlock | recovery | - */
-	char expect_stock[OUTCOME_MAX];
-	char expect_patched[OUTCOME_MAX];
-	int line;
-};
-
-static struct rcase *cases;
-static size_t n_cases;
-
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
 static int
 load_matrix(void)
 {
 	const char *path = getenv("RECOVERY_MATRIX");
-	char default_path[4096], line[4096];
-	const char *only = getenv("RECOVERY_CASES");
-	FILE *f;
-	int lineno = 0;
+	char default_path[4096];
 
 	if (path == NULL || *path == '\0') {
 		const char *top = getenv("top_srcdir");
 		snprintf(default_path, sizeof default_path, "%s/tests/recovery/matrix.tsv", top ? top : ".");
 		path = default_path;
 	}
-	f = fopen(path, "r");
-	if (f == NULL) {
-		fprintf(stderr, "cannot read %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof line, f) != NULL) {
-		char *field[7], *p = line, *tab;
-		int n = 0;
-		struct rcase *c;
-
-		lineno++;
-		if (line[0] == '#' || trim(line)[0] == '\0')
-			continue;
-		while (n < 7) {
-			field[n++] = p;
-			tab = strchr(p, '\t');
-			if (tab == NULL)
-				break;
-			*tab = '\0';
-			p = tab + 1;
-		}
-		if (n < 6) {
-			fprintf(stderr, "%s:%d: expected 6 tab-separated fields (id entry fault timing "
-					"expected_stock expected_patched [note]), got %d\n",
-					path, lineno, n);
-			fclose(f);
-			return -1;
-		}
-		if (strcmp(trim(field[0]), "id") == 0)
-			continue; /* header */
-		if (only != NULL && *only != '\0' && fnmatch(only, trim(field[0]), 0) != 0)
-			continue;
-		cases = realloc(cases, (n_cases + 1) * sizeof *cases);
-		if (cases == NULL)
-			abort();
-		c = &cases[n_cases++];
-		memset(c, 0, sizeof *c);
-		snprintf(c->id, sizeof c->id, "%s", trim(field[0]));
-		snprintf(c->entry, sizeof c->entry, "%s", trim(field[1]));
-		snprintf(c->fault, sizeof c->fault, "%s", trim(field[2]));
-		snprintf(c->timing, sizeof c->timing, "%s", trim(field[3]));
-		snprintf(c->expect_stock, sizeof c->expect_stock, "%s", trim(field[4]));
-		snprintf(c->expect_patched, sizeof c->expect_patched, "%s", trim(field[5]));
-		c->line = lineno;
-	}
-	fclose(f);
-	if (n_cases == 0 && (only == NULL || *only == '\0')) {
-		fprintf(stderr, "%s: no cases\n", path);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Does an outcome satisfy an expectation? The expectation may list whole
- * alternatives separated by " || ", and within one alternative a field
- * "key=A/B" accepts the value A or B (fields are separated by '|' and ',').
- */
-static int
-field_matches(const char *exp, size_t elen, const char *out, size_t olen)
-{
-	const char *eq = memchr(exp, '=', elen), *v, *end = exp + elen;
-	size_t klen;
-
-	if (elen == olen && strncmp(exp, out, elen) == 0)
-		return 1;
-	if (eq == NULL)
-		return 0;
-	klen = (size_t)(eq - exp) + 1;
-	if (olen < klen || strncmp(exp, out, klen) != 0)
-		return 0;
-	for (v = eq + 1; v <= end;) {
-		const char *slash = memchr(v, '/', (size_t)(end - v));
-		size_t vlen = slash ? (size_t)(slash - v) : (size_t)(end - v);
-		if (olen - klen == vlen && strncmp(out + klen, v, vlen) == 0)
-			return 1;
-		if (slash == NULL)
-			break;
-		v = slash + 1;
-	}
-	return 0;
-}
-
-static int
-alternative_matches(const char *exp, size_t elen, const char *out)
-{
-	const char *e = exp, *eend = exp + elen, *o = out, *oend = out + strlen(out);
-
-	for (;;) {
-		size_t el = strcspn(e, "|,"), ol = strcspn(o, "|,");
-		if (e + el > eend)
-			el = (size_t)(eend - e);
-		if (!field_matches(e, el, o, ol))
-			return 0;
-		e += el;
-		o += ol;
-		if (e == eend || o == oend)
-			return e == eend && o == oend;
-		if (*e != *o)
-			return 0;
-		e++;
-		o++;
-	}
-}
-
-static int
-outcome_matches(const char *expect, const char *outcome)
-{
-	const char *p = expect;
-
-	for (;;) {
-		const char *sep = strstr(p, " || ");
-		size_t len = sep ? (size_t)(sep - p) : strlen(p);
-		if (alternative_matches(p, len, outcome))
-			return 1;
-		if (sep == NULL)
-			return 0;
-		p = sep + 4;
-	}
+	return case_table_load(path, "id entry fault timing expected_stock expected_patched [note]");
 }
 
 /* ------------------------------------------------------------ outcomes */
-
-struct outbuf {
-	char s[OUTCOME_MAX];
-};
-
-static void
-out_add(struct outbuf *o, const char *fmt, ...)
-{
-	size_t len = strlen(o->s);
-	va_list ap;
-
-	if (len >= sizeof o->s - 1)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(o->s + len, sizeof o->s - len, fmt, ap);
-	va_end(ap);
-}
 
 static const char *
 sc_error_name(int r)
@@ -954,61 +787,21 @@ run_case(const struct rcase *c, struct outbuf *o)
 	return run_model(c, o);
 }
 
+static void
+run_case_child(const struct rcase *c, struct outbuf *o)
+{
+	(void)run_case(c, o);
+}
+
 /* Runs a case in a child process (a crash or hang is an outcome, not the
  * end of the suite) and returns its outcome string. */
-/* children that crashed, hung or exited non-zero (--report exits 1 then if RECOVERY_STRICT is set) */
-static int abnormal_exits;
-
 static void
 run_case_isolated(const struct rcase *c, struct outbuf *o)
 {
-	int fds[2], status;
-	pid_t pid;
-	ssize_t n;
-	size_t got = 0;
-
-	memset(o, 0, sizeof *o);
-	if (pipe(fds) != 0) {
-		out_add(o, "HARNESS(pipe)");
-		return;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		out_add(o, "HARNESS(fork)");
-		return;
-	}
-	if (pid == 0) {
-		struct outbuf co;
-		memset(&co, 0, sizeof co);
-		close(fds[0]);
-		alarm(strstr(c->expect_stock, "HANG") || strstr(c->expect_patched, "HANG") ? CASE_HANG_TIMEOUT_S
-											: CASE_TIMEOUT_S);
-		run_case(c, &co);
-		if (write(fds[1], co.s, strlen(co.s)) < 0)
-			_exit(3);
-		close(fds[1]);
-		_exit(0);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], o->s + got, sizeof o->s - 1 - got)) > 0)
-		got += (size_t)n;
-	o->s[got] = '\0';
-	close(fds[0]);
-	if (waitpid(pid, &status, 0) == pid) {
-		if (WIFSIGNALED(status)) {
-			memset(o, 0, sizeof *o);
-			out_add(o, WTERMSIG(status) == SIGALRM ? "HANG" : "CRASH(signal %d)", WTERMSIG(status));
-			abnormal_exits++;
-		} else if (got == 0) {
-			out_add(o, "NO-OUTCOME(exit %d)", WEXITSTATUS(status));
-			abnormal_exits++;
-		} else if (WEXITSTATUS(status) != 0) {
-			/* e.g. valgrind's --error-exitcode */
-			out_add(o, "|exit=%d", WEXITSTATUS(status));
-			abnormal_exits++;
-		}
-	}
+	case_run_isolated(c, run_case_child,
+			strstr(c->expect_stock, "HANG") || strstr(c->expect_patched, "HANG") ? CASE_HANG_TIMEOUT_S
+											     : CASE_TIMEOUT_S,
+			o);
 }
 
 /* ------------------------------------------------------------ cmocka */
@@ -1072,17 +865,9 @@ main(int argc, char **argv)
 		return 99; /* hard error */
 
 	if (argc > 1 && strcmp(argv[1], "--report") == 0) {
-		for (i = 0; i < n_cases; i++) {
-			struct outbuf o;
-			run_case_isolated(&cases[i], &o);
-			printf("%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", cases[i].id, cases[i].entry, cases[i].fault,
-					cases[i].timing, o.s, cases[i].expect_patched,
-					outcome_matches(cases[i].expect_stock, o.s),
-					outcome_matches(cases[i].expect_patched, o.s));
-			fflush(stdout);
-		}
+		rc = case_table_report(run_case_isolated, 1);
 		cleanup_workdir();
-		return getenv("RECOVERY_STRICT") && abnormal_exits ? 1 : 0;
+		return rc;
 	}
 	if (argc > 2 && strcmp(argv[1], "--case") == 0) {
 		for (i = 0; i < n_cases; i++) {

@@ -34,11 +34,8 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <pthread.h>
-#include <signal.h>
 #include <time.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,33 +54,17 @@
 
 #include "pkcs11.h"
 
+#include "case_table.h"
+
 #define PIN "123456"
 #define PUK "12345678"
 #define CASE_TIMEOUT_S 60
-#define OUTCOME_MAX 512
 
 static char workdir[4096];
 static char token_a[4200], token_b[4200], token_uc[4200];
 static const char *variant = "stock";
 
 /* ------------------------------------------------------------ helpers */
-
-struct outbuf {
-	char s[OUTCOME_MAX];
-};
-
-static void
-out_add(struct outbuf *o, const char *fmt, ...)
-{
-	size_t len = strlen(o->s);
-	va_list ap;
-
-	if (len >= sizeof o->s - 1)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(o->s + len, sizeof o->s - len, fmt, ap);
-	va_end(ap);
-}
 
 static const char *
 env_or(const char *name, const char *dflt)
@@ -336,7 +317,7 @@ pin_tries(const char *image)
 	return tries;
 }
 
-/* PIN presentations in the plain-side APDU log from line 'from' on */
+/* Lines in the file (0 if it cannot be read) */
 static long
 count_lines(const char *path)
 {
@@ -352,10 +333,10 @@ count_lines(const char *path)
 	return n;
 }
 
-/* Commands on the wire, from line 'from' on, that are not secure messaging: CLA without the SM bits
- * (0x0C), other than the mutual authentication itself (80 50 INITIALIZE UPDATE) */
+/* Command APDUs of one side ("wire" or "plain") of the APDU log, from line 'from' on, for which
+ * counts(hex) holds; hex is the APDU's text after its opening quote. -1 if the log is unreadable. */
 static long
-count_plain(const char *path, long from)
+count_commands(const char *path, long from, const char *side, int (*counts)(const char *hex))
 {
 	char line[16384];
 	long n = 0, i = 0;
@@ -365,217 +346,75 @@ count_plain(const char *path, long from)
 		return -1;
 	while (fgets(line, sizeof line, f) != NULL) {
 		char *apdu;
-		unsigned cla = 0, ins = 0;
 		if (i++ < from)
 			continue;
-		if (strstr(line, "\"wire\"") == NULL || strstr(line, "\"command\"") == NULL)
+		if (strstr(line, side) == NULL || strstr(line, "\"command\"") == NULL)
 			continue;
 		apdu = strstr(line, "\"apdu\"");
 		if (apdu == NULL || (apdu = strchr(apdu + 6, '"')) == NULL)
 			continue;
-		if (sscanf(apdu + 1, "%2x%2x", &cla, &ins) != 2)
-			continue;
-		if ((cla & 0x0C) == 0 && !(cla == 0x80 && ins == 0x50))
+		if (counts(apdu + 1))
 			n++;
 	}
 	fclose(f);
 	return n;
 }
 
+/* Not secure messaging: CLA without the SM bits (0x0C), other than the mutual authentication itself
+ * (80 50 INITIALIZE UPDATE) */
+static int
+is_plain_command(const char *apdu)
+{
+	unsigned cla = 0, ins = 0;
+
+	if (sscanf(apdu, "%2x%2x", &cla, &ins) != 2)
+		return 0;
+	return (cla & 0x0C) == 0 && !(cla == 0x80 && ins == 0x50);
+}
+
+/* CLA INS P1 P2 Lc...: a PIN presentation is VERIFY (INS 20) or the ePass2003 PIN external
+ * authentication (00 82 01 8k), with data */
+static int
+is_pin_presentation(const char *apdu)
+{
+	char hex[11] = {0};
+	int k = 0;
+
+	while (*apdu == ' ')
+		apdu++;
+	for (; *apdu && *apdu != '"' && k < 10; apdu++)
+		if (*apdu != ' ')
+			hex[k++] = *apdu;
+	return k == 10 && (strncmp(hex + 2, "20", 2) == 0 || strncmp(hex + 2, "8201", 4) == 0);
+}
+
+/* Commands on the wire, from line 'from' on, that are not secure messaging */
+static long
+count_plain(const char *path, long from)
+{
+	return count_commands(path, from, "\"wire\"", is_plain_command);
+}
+
+/* PIN presentations in the plain-side APDU log from line 'from' on */
 static long
 count_verify(const char *path, long from)
 {
-	char line[16384];
-	long n = 0, i = 0;
-	FILE *f = fopen(path, "r");
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof line, f) != NULL) {
-		char *apdu;
-		if (i++ < from)
-			continue;
-		if (strstr(line, "\"plain\"") == NULL || strstr(line, "\"command\"") == NULL)
-			continue;
-		apdu = strstr(line, "\"apdu\"");
-		if (apdu == NULL)
-			continue;
-		apdu = strchr(apdu + 6, '"');
-		if (apdu == NULL)
-			continue;
-		apdu++;
-		while (*apdu == ' ')
-			apdu++;
-		/* CLA INS P1 P2 Lc...: a PIN presentation is VERIFY (INS 20) or the
-		 * ePass2003 PIN external authentication (00 82 01 8k), with data */
-		{
-			char hex[11] = {0};
-			int k = 0;
-			for (; *apdu && *apdu != '"' && k < 10; apdu++)
-				if (*apdu != ' ')
-					hex[k++] = *apdu;
-			if (k == 10 && (strncmp(hex + 2, "20", 2) == 0 || strncmp(hex + 2, "8201", 4) == 0))
-				n++;
-		}
-	}
-	fclose(f);
-	return n;
+	return count_commands(path, from, "\"plain\"", is_pin_presentation);
 }
 
 /* ------------------------------------------------------------ the table */
 
-struct rcase {
-	char id[64];
-	char fault[48];
-	char expect_stock[OUTCOME_MAX];
-	char expect_patched[OUTCOME_MAX];
-	int line;
-};
-
-static struct rcase *cases;
-static size_t n_cases;
-
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
 static int
 load_matrix(void)
 {
-	char def[4300], line[4096];
+	char def[4300];
 	const char *path = getenv("RECOVERY_PKCS11_MATRIX");
-	const char *only = getenv("RECOVERY_CASES");
-	int lineno = 0;
-	FILE *f;
 
 	if (path == NULL || *path == '\0') {
 		snprintf(def, sizeof def, "%s/tests/recovery/pkcs11.tsv", env_or("top_srcdir", "."));
 		path = def;
 	}
-	f = fopen(path, "r");
-	if (f == NULL) {
-		fprintf(stderr, "cannot read %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof line, f) != NULL) {
-		char *field[7], *p = line, *tab;
-		int n = 0;
-		struct rcase *c;
-
-		lineno++;
-		if (line[0] == '#' || trim(line)[0] == '\0')
-			continue;
-		while (n < 7) {
-			field[n++] = p;
-			tab = strchr(p, '\t');
-			if (tab == NULL)
-				break;
-			*tab = '\0';
-			p = tab + 1;
-		}
-		if (n < 6) {
-			fprintf(stderr, "%s:%d: expected 6 tab-separated fields\n", path, lineno);
-			fclose(f);
-			return -1;
-		}
-		if (strcmp(trim(field[0]), "id") == 0)
-			continue;
-		if (only && *only && fnmatch(only, trim(field[0]), 0) != 0)
-			continue;
-		cases = realloc(cases, (n_cases + 1) * sizeof *cases);
-		if (cases == NULL)
-			abort();
-		c = &cases[n_cases++];
-		memset(c, 0, sizeof *c);
-		snprintf(c->id, sizeof c->id, "%s", trim(field[0]));
-		snprintf(c->fault, sizeof c->fault, "%s", trim(field[2]));
-		snprintf(c->expect_stock, sizeof c->expect_stock, "%s", trim(field[4]));
-		snprintf(c->expect_patched, sizeof c->expect_patched, "%s", trim(field[5]));
-		c->line = lineno;
-	}
-	fclose(f);
-	if (n_cases == 0 && (only == NULL || *only == '\0')) {
-		fprintf(stderr, "%s: no cases\n", path);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Does an outcome satisfy an expectation? The expectation may list whole
- * alternatives separated by " || ", and within one alternative a field
- * "key=A/B" accepts the value A or B (fields are separated by '|' and ',').
- */
-static int
-field_matches(const char *exp, size_t elen, const char *out, size_t olen)
-{
-	const char *eq = memchr(exp, '=', elen), *v, *end = exp + elen;
-	size_t klen;
-
-	if (elen == olen && strncmp(exp, out, elen) == 0)
-		return 1;
-	if (eq == NULL)
-		return 0;
-	klen = (size_t)(eq - exp) + 1;
-	if (olen < klen || strncmp(exp, out, klen) != 0)
-		return 0;
-	for (v = eq + 1; v <= end;) {
-		const char *slash = memchr(v, '/', (size_t)(end - v));
-		size_t vlen = slash ? (size_t)(slash - v) : (size_t)(end - v);
-		if (olen - klen == vlen && strncmp(out + klen, v, vlen) == 0)
-			return 1;
-		if (slash == NULL)
-			break;
-		v = slash + 1;
-	}
-	return 0;
-}
-
-static int
-alternative_matches(const char *exp, size_t elen, const char *out)
-{
-	const char *e = exp, *eend = exp + elen, *o = out, *oend = out + strlen(out);
-
-	for (;;) {
-		size_t el = strcspn(e, "|,"), ol = strcspn(o, "|,");
-		if (e + el > eend)
-			el = (size_t)(eend - e);
-		if (!field_matches(e, el, o, ol))
-			return 0;
-		e += el;
-		o += ol;
-		if (e == eend || o == oend)
-			return e == eend && o == oend;
-		if (*e != *o)
-			return 0;
-		e++;
-		o++;
-	}
-}
-
-static int
-outcome_matches(const char *expect, const char *outcome)
-{
-	const char *p = expect;
-
-	for (;;) {
-		const char *sep = strstr(p, " || ");
-		size_t len = sep ? (size_t)(sep - p) : strlen(p);
-		if (alternative_matches(p, len, outcome))
-			return 1;
-		if (sep == NULL)
-			return 0;
-		p = sep + 4;
-	}
+	return case_table_load(path, NULL);
 }
 
 /* ------------------------------------------------------------ PKCS#11 */
@@ -1009,58 +848,10 @@ run_case(const struct rcase *c, struct outbuf *o)
 		out_add(o, "|apdus=%ld", vp.apdus() - apdus_at_fault);
 }
 
-/* children that crashed, hung or exited non-zero (--report exits 1 then if RECOVERY_STRICT is set) */
-static int abnormal_exits;
-
 static void
 run_case_isolated(const struct rcase *c, struct outbuf *o)
 {
-	int fds[2], status;
-	pid_t pid;
-	ssize_t n;
-	size_t got = 0;
-
-	memset(o, 0, sizeof *o);
-	if (pipe(fds) != 0) {
-		out_add(o, "HARNESS(pipe)");
-		return;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		out_add(o, "HARNESS(fork)");
-		return;
-	}
-	if (pid == 0) {
-		struct outbuf co;
-		memset(&co, 0, sizeof co);
-		close(fds[0]);
-		alarm(CASE_TIMEOUT_S);
-		run_case(c, &co);
-		if (write(fds[1], co.s, strlen(co.s)) < 0)
-			_exit(3);
-		_exit(0);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], o->s + got, sizeof o->s - 1 - got)) > 0)
-		got += (size_t)n;
-	o->s[got] = '\0';
-	close(fds[0]);
-	if (waitpid(pid, &status, 0) != pid) {
-		out_add(o, "|HARNESS(waitpid)");
-		abnormal_exits++;
-	} else if (WIFSIGNALED(status)) {
-		memset(o, 0, sizeof *o);
-		out_add(o, WTERMSIG(status) == SIGALRM ? "HANG" : "CRASH(signal %d)", WTERMSIG(status));
-		abnormal_exits++;
-	} else if (got == 0) {
-		out_add(o, "NO-OUTCOME(exit %d)", WEXITSTATUS(status));
-		abnormal_exits++;
-	} else if (WEXITSTATUS(status) != 0) {
-		/* e.g. valgrind's --error-exitcode */
-		out_add(o, "|exit=%d", WEXITSTATUS(status));
-		abnormal_exits++;
-	}
+	case_run_isolated(c, run_case, CASE_TIMEOUT_S, o);
 }
 
 /* ------------------------------------------------------------ main */
@@ -1139,16 +930,9 @@ main(int argc, char **argv)
 		return 99;
 	}
 	if (argc > 1 && strcmp(argv[1], "--report") == 0) {
-		for (i = 0; i < n_cases; i++) {
-			struct outbuf o;
-			run_case_isolated(&cases[i], &o);
-			printf("%s\t-\t%s\t-\t%s\t%s\t%d\t%d\n", cases[i].id, cases[i].fault, o.s,
-					cases[i].expect_patched, outcome_matches(cases[i].expect_stock, o.s),
-					outcome_matches(cases[i].expect_patched, o.s));
-			fflush(stdout);
-		}
+		rc = case_table_report(run_case_isolated, 0);
 		cleanup();
-		return getenv("RECOVERY_STRICT") && abnormal_exits ? 1 : 0;
+		return rc;
 	}
 	if (argc > 2 && strcmp(argv[1], "--case") == 0) {
 		for (i = 0; i < n_cases; i++) {
