@@ -439,6 +439,29 @@ Service::wait_idle(Lock &lk, SCARDCONTEXT ctx)
 	});
 }
 
+// find_handle, then wait until no other thread is inside a call on the handle's context (pcsc-lite
+// serialises calls per context), then look the handle up again: it may have gone meanwhile.
+LONG
+Service::idle_handle(Lock &lk, SCARDHANDLE hid, Handle *&out, bool any_reader)
+{
+	LONG rv = find_handle(hid, out, any_reader);
+	if (rv != SCARD_S_SUCCESS)
+		return rv;
+	wait_idle(lk, out->ctx);
+	return find_handle(hid, out, any_reader);
+}
+
+// The card event a handle has not been told about yet: removal first, then reset.
+LONG
+Service::card_event(const Handle &h) const
+{
+	if (removed(h))
+		return SCARD_W_REMOVED_CARD;
+	if (h.reset_pending)
+		return SCARD_W_RESET_CARD;
+	return SCARD_S_SUCCESS;
+}
+
 bool
 Service::removed(const Handle &h) const
 {
@@ -803,10 +826,7 @@ Service::reconnect(SCARDHANDLE hid, DWORD share, DWORD preferred, DWORD init, DW
 	if (!valid_share(share) || !valid_disposition(init))
 		return SCARD_E_INVALID_VALUE;
 	Handle *h = nullptr;
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
-		return rv;
-	wait_idle(lk, h->ctx);
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+	if ((rv = idle_handle(lk, hid, h)) != SCARD_S_SUCCESS)
 		return rv;
 	Reader &r = readers_[h->reader];
 	if (!r.card)
@@ -841,10 +861,7 @@ Service::disconnect(SCARDHANDLE hid, DWORD disposition)
 	if (!valid_disposition(disposition))
 		return SCARD_E_INVALID_VALUE;
 	Handle *h = nullptr;
-	if ((rv = find_handle(hid, h, true)) != SCARD_S_SUCCESS)
-		return rv;
-	wait_idle(lk, h->ctx);
-	if ((rv = find_handle(hid, h, true)) != SCARD_S_SUCCESS)
+	if ((rv = idle_handle(lk, hid, h, true)) != SCARD_S_SUCCESS)
 		return rv;
 	if (!removed(*h)) {
 		if (disposition == SCARD_RESET_CARD)
@@ -872,10 +889,8 @@ Service::begin_transaction(SCARDHANDLE hid)
 	for (;;) {
 		if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
 			return rv;
-		if (removed(*h))
-			return SCARD_W_REMOVED_CARD;
-		if (h->reset_pending)
-			return SCARD_W_RESET_CARD;
+		if ((rv = card_event(*h)) != SCARD_S_SUCCESS)
+			return rv;
 		Reader &r = readers_[h->reader];
 		if (r.tx_owner == 0 || r.tx_owner == hid) {
 			r.tx_owner = hid;
@@ -900,15 +915,10 @@ Service::end_transaction(SCARDHANDLE hid, DWORD disposition)
 	if (!valid_disposition(disposition))
 		return SCARD_E_INVALID_VALUE;
 	Handle *h = nullptr;
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+	if ((rv = idle_handle(lk, hid, h)) != SCARD_S_SUCCESS)
 		return rv;
-	wait_idle(lk, h->ctx);
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+	if ((rv = card_event(*h)) != SCARD_S_SUCCESS)
 		return rv;
-	if (removed(*h))
-		return SCARD_W_REMOVED_CARD;
-	if (h->reset_pending)
-		return SCARD_W_RESET_CARD;
 	Reader &r = readers_[h->reader];
 	if (r.tx_owner != hid)
 		return SCARD_E_NOT_TRANSACTED;
@@ -933,19 +943,14 @@ Service::status(SCARDHANDLE hid, char *name, DWORD *name_len, DWORD *state, DWOR
 	if (rv != SCARD_S_SUCCESS)
 		return rv;
 	Handle *h = nullptr;
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
-		return rv;
-	wait_idle(lk, h->ctx);
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+	if ((rv = idle_handle(lk, hid, h)) != SCARD_S_SUCCESS)
 		return rv;
 	const Reader &r = readers_[h->reader];
 	// as pcsc-lite's server: sharing first, then card events
 	if (r.tx_owner != 0 && r.tx_owner != hid)
 		return SCARD_E_SHARING_VIOLATION;
-	if (removed(*h))
-		return SCARD_W_REMOVED_CARD;
-	if (h->reset_pending)
-		return SCARD_W_RESET_CARD;
+	if ((rv = card_event(*h)) != SCARD_S_SUCCESS)
+		return rv;
 	if (name_len != nullptr) {
 		const std::string n = r.name + '\0';
 		if ((rv = copy_out(n.data(), n.size(), name, name_len, allocations_)) != SCARD_S_SUCCESS)
@@ -981,15 +986,10 @@ Service::transmit(SCARDHANDLE hid, const SCARD_IO_REQUEST *send_pci, const BYTE 
 	if (send_pci == nullptr || send == nullptr || recv == nullptr || recv_len == nullptr || send_len == 0)
 		return SCARD_E_INVALID_PARAMETER;
 	Handle *h = nullptr;
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+	if ((rv = idle_handle(lk, hid, h)) != SCARD_S_SUCCESS)
 		return rv;
-	wait_idle(lk, h->ctx);
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+	if ((rv = card_event(*h)) != SCARD_S_SUCCESS)
 		return rv;
-	if (removed(*h))
-		return SCARD_W_REMOVED_CARD;
-	if (h->reset_pending)
-		return SCARD_W_RESET_CARD;
 	Reader &r = readers_[h->reader];
 	if (r.tx_owner != 0 && r.tx_owner != hid)
 		return SCARD_E_SHARING_VIOLATION;
@@ -1022,10 +1022,7 @@ Service::control(SCARDHANDLE hid, DWORD code, const void *, DWORD, void *, DWORD
 	if (returned == nullptr)
 		return SCARD_E_INVALID_PARAMETER;
 	Handle *h = nullptr;
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
-		return rv;
-	wait_idle(lk, h->ctx);
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+	if ((rv = idle_handle(lk, hid, h)) != SCARD_S_SUCCESS)
 		return rv;
 	const Reader &r = readers_[h->reader];
 	if (r.tx_owner != 0 && r.tx_owner != hid)
@@ -1047,18 +1044,13 @@ Service::get_attrib(SCARDHANDLE hid, DWORD id, BYTE *attr, DWORD *len)
 	if (len == nullptr)
 		return SCARD_E_INVALID_PARAMETER;
 	Handle *h = nullptr;
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
-		return rv;
-	wait_idle(lk, h->ctx);
-	if ((rv = find_handle(hid, h)) != SCARD_S_SUCCESS)
+	if ((rv = idle_handle(lk, hid, h)) != SCARD_S_SUCCESS)
 		return rv;
 	const Reader &r = readers_[h->reader];
 	if (r.tx_owner != 0 && r.tx_owner != hid)
 		return SCARD_E_SHARING_VIOLATION;
-	if (removed(*h))
-		return SCARD_W_REMOVED_CARD;
-	if (h->reset_pending)
-		return SCARD_W_RESET_CARD;
+	if ((rv = card_event(*h)) != SCARD_S_SUCCESS)
+		return rv;
 	switch (id) {
 	case SCARD_ATTR_VENDOR_NAME:
 		return copy_out(vendor_name, sizeof vendor_name, attr, len, allocations_);

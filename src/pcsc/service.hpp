@@ -130,6 +130,8 @@ private:
 	// Wait until no other thread blocks inside a call on this context.
 	void wait_idle(Lock &lk, SCARDCONTEXT ctx);
 	bool removed(const Handle &h) const;
+	LONG idle_handle(Lock &lk, SCARDHANDLE hid, Handle *&out, bool any_reader = false);
+	LONG card_event(const Handle &h) const;
 	bool share_conflict(std::size_t reader, DWORD share, SCARDHANDLE self) const;
 	DWORD reader_bits(const Reader &r) const;
 	bool evaluate(SCARD_READERSTATE *states, DWORD count) const;
