@@ -27,12 +27,8 @@
 
 namespace fault {
 
-namespace {
-
-using nlohmann::json;
-
 void
-check_keys(const json &j, const std::string &where, const std::set<std::string> &allowed)
+check_keys(const nlohmann::json &j, const std::string &where, const std::set<std::string> &allowed)
 {
 	if (!j.is_object())
 		throw ConfigError(where, "must be an object");
@@ -40,6 +36,10 @@ check_keys(const json &j, const std::string &where, const std::set<std::string> 
 		if (allowed.count(item.key()) == 0)
 			throw ConfigError(where + "." + item.key(), "unknown field");
 }
+
+namespace {
+
+using nlohmann::json;
 
 std::uint64_t
 get_uint(const json &j, const std::string &key, const std::string &where, std::uint64_t min)

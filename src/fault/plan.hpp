@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,9 @@ struct Rule {
 	Trigger trigger;
 	Action action;
 };
+
+// Throws ConfigError naming the field unless j is an object whose keys are all in allowed.
+void check_keys(const nlohmann::json &j, const std::string &where, const std::set<std::string> &allowed);
 
 class Plan {
 public:

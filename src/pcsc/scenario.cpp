@@ -28,18 +28,9 @@ namespace pcsc {
 
 namespace {
 
+using fault::check_keys;
 using fault::ConfigError;
 using nlohmann::json;
-
-void
-check_keys(const json &j, const std::string &where, const std::set<std::string> &allowed)
-{
-	if (!j.is_object())
-		throw ConfigError(where, "must be an object");
-	for (const auto &item : j.items())
-		if (allowed.count(item.key()) == 0)
-			throw ConfigError(where + "." + item.key(), "unknown field");
-}
 
 std::string
 get_string(const json &j, const std::string &key, const std::string &where)
