@@ -7,7 +7,7 @@
 ## prints them side by side and passes only if stock fails and patched passes every recovery case.
 ## `make check-recovery` runs the same with the table on the terminal.
 
-recovery_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+recovery_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PCSC_CFLAGS)
 # OpenSC's config.h (which fixes its struct layouts: ENABLE_SM, ENABLE_OPENSSL) defines what our DEFS do
 recovery_undefs = -UPACKAGE -UPACKAGE_BUGREPORT -UPACKAGE_NAME -UPACKAGE_STRING -UPACKAGE_TARNAME \
 	-UPACKAGE_URL -UPACKAGE_VERSION -UVERSION
@@ -25,7 +25,8 @@ tests_recovery_test_recovery_libopensc_stock_CPPFLAGS = $(recovery_undefs) -incl
 tests_recovery_test_recovery_libopensc_stock_CFLAGS = $(recovery_cflags)
 tests_recovery_test_recovery_libopensc_stock_LDADD = $(OPENSC_STOCK_PREFIX)/lib/libopensc.so $(recovery_libs)
 tests_recovery_test_recovery_libopensc_stock_LDFLAGS = -Wl,-rpath,$(OPENSC_STOCK_PREFIX)/lib
-EXTRA_tests_recovery_test_recovery_libopensc_stock_DEPENDENCIES = $(OPENSC_DIR)/stock/.installed libvpcsc.la
+EXTRA_tests_recovery_test_recovery_libopensc_stock_DEPENDENCIES = $(OPENSC_DIR)/stock/.installed libvpcsc.la \
+	tests/recovery/pcsclite_cardmod.so
 
 tests_recovery_test_recovery_libopensc_patched_SOURCES = tests/recovery/test_recovery_libopensc.c tests/recovery/case_table.c
 tests_recovery_test_recovery_libopensc_patched_CPPFLAGS = $(recovery_undefs) -include $(OPENSC_PATCHED_SRC)/config.h \
@@ -33,7 +34,18 @@ tests_recovery_test_recovery_libopensc_patched_CPPFLAGS = $(recovery_undefs) -in
 tests_recovery_test_recovery_libopensc_patched_CFLAGS = $(recovery_cflags)
 tests_recovery_test_recovery_libopensc_patched_LDADD = $(OPENSC_PATCHED_PREFIX)/lib/libopensc.so $(recovery_libs)
 tests_recovery_test_recovery_libopensc_patched_LDFLAGS = -Wl,-rpath,$(OPENSC_PATCHED_PREFIX)/lib
-EXTRA_tests_recovery_test_recovery_libopensc_patched_DEPENDENCIES = $(OPENSC_DIR)/patched/.installed libvpcsc.la
+EXTRA_tests_recovery_test_recovery_libopensc_patched_DEPENDENCIES = $(OPENSC_DIR)/patched/.installed libvpcsc.la \
+	tests/recovery/pcsclite_cardmod.so
+
+# Scenario 14 (cardmod): OpenSC's minidriver mode dlopens "libpcsclite.so.1" whatever provider_library
+# says; this empty shim has that soname and depends on libvpcsc (see pcsclite_cardmod.c). Built without
+# libtool, which would impose its own soname.
+tests/recovery/pcsclite_cardmod.so: $(srcdir)/tests/recovery/pcsclite_cardmod.c libvpcsc.la
+	$(AM_V_CCLD)$(CC) $(CFLAGS) -fPIC -shared -o $@ $(srcdir)/tests/recovery/pcsclite_cardmod.c \
+		-Wl,-soname,libpcsclite.so.1 -Wl,--no-as-needed -L$(abs_top_builddir)/.libs -lvpcsc \
+		-Wl,-rpath,$(abs_top_builddir)/.libs
+EXTRA_DIST += tests/recovery/pcsclite_cardmod.c
+CLEANFILES += tests/recovery/pcsclite_cardmod.so
 
 # The libraries the two builds above link, made by the OpenSC stamps (mk/opensc.mk)
 $(OPENSC_STOCK_PREFIX)/lib/libopensc.so: $(OPENSC_DIR)/stock/.installed

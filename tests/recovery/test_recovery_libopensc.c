@@ -49,6 +49,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <winscard.h>
+
 #include "case_table.h"
 
 #include "libopensc/opensc.h"
@@ -695,6 +697,7 @@ timing_step(const char *timing)
  *   baseline              no fault; also counts recovery calls (must be none)
  *   two_readers           restart; the second reader's card keeps working, no CHANGED
  *   flapping              down for 3 EstablishContext attempts; bounded attempts
+ *   cardmod               scenario 14, the minidriver's handles (see run_cardmod)
  */
 static int
 run_model(const struct rcase *c, struct outbuf *o)
@@ -779,11 +782,156 @@ run_model(const struct rcase *c, struct outbuf *o)
 	return 0;
 }
 
+/*
+ * Scenario 14 (cardmod): OpenSC as the Windows minidriver. The Base CSP owns
+ * the PC/SC context and the card handle and passes them in with
+ * sc_ctx_use_reader(); OpenSC's reader driver then runs with app_name
+ * "cardmod" on the platform's own PC/SC library, never releases, replaces or
+ * reconnects those handles, and its lock/unlock do nothing. A recovery of its
+ * own would steal the Base CSP's handles, so the patched driver must do
+ * nothing either (RECOVERY.md §7, step 9): the same outcome as stock.
+ *
+ * The test plays the Base CSP with libvpcsc's SCard* functions. OpenSC loads
+ * "libpcsclite.so.1" in cardmod mode whatever provider_library says; the
+ * shim tests/recovery/pcsclite_cardmod.so (an empty library with that soname,
+ * linked to libvpcsc, see local.mk; RECOVERY_CARDMOD_SHIM overrides the path)
+ * is loaded first, so that dlopen finds it by its soname: this libvpcsc.
+ *
+ * Outcome: <S before the fault>|<S after the service was lost>|<S after the
+ * Base CSP established a new context and handle and passed them in again>
+ * |opensc-calls(...): SCard* context/connect calls OpenSC made itself.
+ */
+struct base_csp {
+	LONG (*establish)(DWORD, LPCVOID, LPCVOID, LPSCARDCONTEXT);
+	LONG (*release)(SCARDCONTEXT);
+	LONG (*connect)(SCARDCONTEXT, LPCSTR, DWORD, DWORD, LPSCARDHANDLE, LPDWORD);
+	LONG (*disconnect)(SCARDHANDLE, DWORD);
+	SCARDCONTEXT ctx;
+	SCARDHANDLE card;
+};
+
+static int
+base_csp_open(struct base_csp *b)
+{
+	DWORD proto = 0;
+
+	if (b->establish(SCARD_SCOPE_USER, NULL, NULL, &b->ctx) != SCARD_S_SUCCESS)
+		return -1;
+	if (b->connect(b->ctx, "Virtual Reader 00 00", SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+			    &b->card, &proto) != SCARD_S_SUCCESS)
+		return -1;
+	return 0;
+}
+
+static void
+base_csp_close(struct base_csp *b)
+{
+	b->disconnect(b->card, SCARD_LEAVE_CARD);
+	b->release(b->ctx);
+}
+
+static const char *const opensc_owned_calls[] = {
+	"SCardEstablishContext", "SCardReleaseContext", "SCardConnect", "SCardReconnect", "SCardDisconnect",
+};
+#define N_OWNED (sizeof opensc_owned_calls / sizeof opensc_owned_calls[0])
+
+static void
+count_owned(long *sum, int sign)
+{
+	size_t i;
+
+	for (i = 0; i < N_OWNED; i++)
+		sum[i] += sign * vp.calls(opensc_owned_calls[i]);
+}
+
+static int
+run_cardmod(struct outbuf *o)
+{
+	const char *shim = getenv("RECOVERY_CARDMOD_SHIM"), *top = getenv("top_builddir");
+	char shim_path[4096];
+	struct base_csp b = {0}, old;
+	struct model_arg m = {0};
+	sc_context_param_t param;
+	struct session s = {0};
+	long owned[N_OWNED] = {0};
+	size_t i;
+	int r;
+
+	if (shim == NULL || *shim == '\0') {
+		snprintf(shim_path, sizeof shim_path, "%s/tests/recovery/pcsclite_cardmod.so", top ? top : ".");
+		shim = shim_path;
+	}
+	if (dlopen(shim, RTLD_NOW | RTLD_GLOBAL) == NULL) {
+		out_add(o, "SETUP-FAILED(cardmod shim: %s)", dlerror());
+		return -1;
+	}
+	*(void **)(&b.establish) = dlsym(vp.dl, "SCardEstablishContext");
+	*(void **)(&b.release) = dlsym(vp.dl, "SCardReleaseContext");
+	*(void **)(&b.connect) = dlsym(vp.dl, "SCardConnect");
+	*(void **)(&b.disconnect) = dlsym(vp.dl, "SCardDisconnect");
+	if (!b.establish || !b.release || !b.connect || !b.disconnect || reset_provider(NULL, 0) != 0 ||
+			write_conf(NULL) != 0 || base_csp_open(&b) != 0) {
+		out_add(o, "SETUP-FAILED(base csp)");
+		return -1;
+	}
+	memset(&param, 0, sizeof param);
+	param.app_name = "cardmod";
+	count_owned(owned, -1);
+	r = sc_context_create(&s.ctx, &param);
+	if (r == SC_SUCCESS)
+		r = sc_ctx_use_reader(s.ctx, &b.ctx, &b.card);
+	if (r == SC_SUCCESS && sc_ctx_get_reader_count(s.ctx) != 1)
+		r = SC_ERROR_NO_READERS_FOUND;
+	if (r == SC_SUCCESS) {
+		s.reader = sc_ctx_get_reader(s.ctx, 0);
+		r = sc_connect_card(s.reader, &s.card);
+	}
+	if (r != SC_SUCCESS) {
+		out_add(o, "SETUP-FAILED(%s)", sc_error_name(r));
+		session_close(&s);
+		base_csp_close(&b);
+		return -1;
+	}
+	run_sequence(&s, s.reader, s.card, o, NULL, NULL, NULL);
+	out_add(o, "|");
+	m.model = "service_lost";
+	m.at = ST_DETECT;
+	run_sequence(&s, s.reader, s.card, o, NULL, model_hook, &m);
+	count_owned(owned, 1);
+
+	/* the Base CSP recovers its own handles and hands them over again */
+	old = b;
+	if (base_csp_open(&b) != 0) {
+		out_add(o, "|SETUP-FAILED(base csp reopen)");
+		session_close(&s);
+	} else {
+		r = sc_ctx_use_reader(s.ctx, &b.ctx, &b.card);
+		out_add(o, "|");
+		count_owned(owned, -1);
+		if (r != SC_SUCCESS)
+			out_add(o, "use_reader=%s", sc_error_name(r));
+		else
+			run_sequence(&s, s.reader, s.card, o, NULL, NULL, NULL);
+		session_close(&s);
+		count_owned(owned, 1);
+	}
+	out_add(o, "|opensc-calls(");
+	for (i = 0; i < N_OWNED; i++)
+		out_add(o, "%s%s=%ld", i ? "," : "", opensc_owned_calls[i] + 5, owned[i]);
+	out_add(o, ")");
+	base_csp_close(&old);
+	base_csp_close(&b);
+	finish_outcome(o);
+	return 0;
+}
+
 static int
 run_case(const struct rcase *c, struct outbuf *o)
 {
 	if (strcmp(c->entry, "-") != 0)
 		return run_matrix_cell(c, o);
+	if (strcmp(c->fault, "cardmod") == 0)
+		return run_cardmod(o);
 	return run_model(c, o);
 }
 

@@ -455,6 +455,7 @@ ckr_name(CK_RV rv)
 struct p11 {
 	void *dl;
 	CK_FUNCTION_LIST_PTR f;
+	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE session;
 	CK_OBJECT_HANDLE priv;
 	EVP_PKEY *pub;
@@ -585,7 +586,7 @@ open_and_sign1(struct p11 *p, struct outbuf *o)
 	args.flags = CKF_OS_LOCKING_OK;
 	if ((rv = p->f->C_Initialize(&args)) != CKR_OK || (rv = p->f->C_GetSlotList(CK_TRUE, slots, &nslots)) != CKR_OK ||
 			nslots < 1 ||
-			(rv = p->f->C_OpenSession(slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+			(p->slot = slots[0], rv = p->f->C_OpenSession(slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
 					 &p->session)) != CKR_OK ||
 			(rv = p->f->C_Login(p->session, CKU_USER, (CK_UTF8CHAR_PTR)PIN, strlen(PIN))) != CKR_OK) {
 		out_add(o, "SETUP-FAILED(%s, %lu slots)", ckr_name(rv), (unsigned long)nslots);
@@ -622,6 +623,48 @@ is_service_code(const char *code)
 	       strcmp(code, "F_COMM_ERROR") == 0;
 }
 
+/* A PKCS#11 poller (what p11-kit, browsers, pcscd-watching agents do between
+ * operations): C_GetSlotInfo and C_GetSessionInfo. "OK", "ABSENT" (the slot
+ * says the token is gone: the slot layer has dropped it) or the failure. */
+static void
+poll_token(struct p11 *p, struct outbuf *o)
+{
+	CK_SLOT_INFO si;
+	CK_SESSION_INFO info;
+	CK_RV rv = p->f->C_GetSlotInfo(p->slot, &si);
+
+	if (rv != CKR_OK)
+		out_add(o, "poll=%s|", ckr_name(rv));
+	else if (!(si.flags & CKF_TOKEN_PRESENT))
+		out_add(o, "poll=ABSENT|");
+	else if ((rv = p->f->C_GetSessionInfo(p->session, &info)) != CKR_OK)
+		out_add(o, "poll=%s|", ckr_name(rv));
+	else
+		out_add(o, "poll=OK|");
+}
+
+/* RECOVERY_COUNTS=1: the provider calls of every entry point in each phase, on stderr (to place faults) */
+static const char *const counted[] = {"SCardBeginTransaction", "SCardTransmit", "SCardEndTransaction",
+	"SCardGetStatusChange", "SCardStatus", "SCardConnect", "SCardReconnect", "SCardEstablishContext"};
+#define N_COUNTED (sizeof counted / sizeof counted[0])
+
+static void
+report_counts(long (*calls)(const char *), const char *phase, long *last)
+{
+	size_t i;
+	long now;
+
+	if (getenv("RECOVERY_COUNTS") == NULL)
+		return;
+	fprintf(stderr, "%-8s", phase);
+	for (i = 0; i < N_COUNTED; i++) {
+		now = calls(counted[i]);
+		fprintf(stderr, " %s=%ld", counted[i] + 5, now - last[i]);
+		last[i] = now;
+	}
+	fprintf(stderr, "\n");
+}
+
 /*
  * Fault column of pkcs11.tsv (applied between sign1 and sign2):
  *   none              no fault (baseline)
@@ -643,8 +686,12 @@ is_service_code(const char *code)
  *                     apdus=N: APDUs any card received after the fault (the renamed reader's card
  *                     must get none)
  *   Entry:CODE:k      the k-th call of SCard<Entry> after sign1 returns SCARD_<CODE> (E_ unless
- *                     given); NO_SERVICE, SERVICE_STOPPED, F_COMM_ERROR also lose the service then.
+ *                     given); NO_SERVICE, SERVICE_STOPPED, F_COMM_ERROR also lose the service then;
+ *                     INVALID_HANDLE and READER_UNAVAILABLE on a handle call also reset the card (the
+ *                     handle and its transaction are gone), as in the libopensc matrix.
  *                     Placed by counting: a fault-free pass first, in the same process.
+ * Timing column: "poll" runs a poller (C_GetSlotInfo, C_GetSessionInfo) between sign1 and sign2, before
+ * the fault's entry point is counted in sign2, and records it first (poll=OK|ABSENT|<CKR>).
  */
 static void
 run_case(const struct rcase *c, struct outbuf *o)
@@ -656,7 +703,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 	CK_SESSION_INFO info;
 	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR);
 	CK_RV rv;
-	long log_at_fault, apdus_at_fault;
+	long log_at_fault, apdus_at_fault, counts[N_COUNTED] = {0};
 	int k = 0, has_waiter = 0;
 	struct waiter waiter = {0};
 	void *pre, *vdl;
@@ -753,6 +800,14 @@ run_case(const struct rcase *c, struct outbuf *o)
 					" \"action\": {\"type\": \"service_lost\"}}",
 					full, base + k);
 		}
+		if ((strcmp(code, "INVALID_HANDLE") == 0 || strcmp(code, "READER_UNAVAILABLE") == 0) &&
+				strcmp(entry, "GetStatusChange") != 0) {
+			size_t len = strlen(rules);
+			snprintf(rules + len, sizeof rules - len,
+					", {\"trigger\": {\"call\": \"%s\", \"nth\": %ld},"
+					" \"action\": {\"type\": \"card_reset\"}}",
+					full, base + k);
+		}
 		scenario_json(scen, sizeof scen, a, b, rules);
 		if (vp.reset(scen) != 0) {
 			out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp.last_error());
@@ -810,7 +865,13 @@ run_case(const struct rcase *c, struct outbuf *o)
 		return;
 	}
 
+	report_counts(vp.calls, "sign1", counts);
+	if (strcmp(c->timing, "poll") == 0) {
+		poll_token(&p, o);
+		report_counts(vp.calls, "poll", counts);
+	}
 	out_add(o, "sign2=%s", sign_and_verify(&p, 2));
+	report_counts(vp.calls, "sign2", counts);
 	if (strcmp(c->fault, "service_down") == 0)
 		vp.service_up();
 	out_add(o, "|sign3=%s", sign_and_verify(&p, 3));
