@@ -624,15 +624,29 @@ is_service_code(const char *code)
 }
 
 /* A PKCS#11 poller (what p11-kit, browsers, pcscd-watching agents do between
- * operations): C_GetSlotInfo and C_GetSessionInfo. "OK", "ABSENT" (the slot
- * says the token is gone: the slot layer has dropped it) or the failure. */
+ * operations): C_GetSlotList, C_GetSlotInfo and C_GetSessionInfo. "OK",
+ * "ABSENT" (the token is no longer listed or the slot says it is gone: the
+ * slot layer has dropped it) or the failure. */
 static void
 poll_token(struct p11 *p, struct outbuf *o)
 {
+	CK_SLOT_ID slots[8];
+	CK_ULONG n = 8, i;
 	CK_SLOT_INFO si;
 	CK_SESSION_INFO info;
-	CK_RV rv = p->f->C_GetSlotInfo(p->slot, &si);
+	CK_RV rv = p->f->C_GetSlotList(CK_TRUE, slots, &n);
 
+	if (rv != CKR_OK) {
+		out_add(o, "poll=%s|", ckr_name(rv));
+		return;
+	}
+	for (i = 0; i < n && slots[i] != p->slot; i++)
+		;
+	if (i == n) {
+		out_add(o, "poll=ABSENT|");
+		return;
+	}
+	rv = p->f->C_GetSlotInfo(p->slot, &si);
 	if (rv != CKR_OK)
 		out_add(o, "poll=%s|", ckr_name(rv));
 	else if (!(si.flags & CKF_TOKEN_PRESENT))
@@ -690,7 +704,7 @@ report_counts(long (*calls)(const char *), const char *phase, long *last)
  *                     INVALID_HANDLE and READER_UNAVAILABLE on a handle call also reset the card (the
  *                     handle and its transaction are gone), as in the libopensc matrix.
  *                     Placed by counting: a fault-free pass first, in the same process.
- * Timing column: "poll" runs a poller (C_GetSlotInfo, C_GetSessionInfo) between sign1 and sign2, before
+ * Timing column: "poll" runs a poller (C_GetSlotList, C_GetSlotInfo, C_GetSessionInfo) between sign1 and sign2, before
  * the fault's entry point is counted in sign2, and records it first (poll=OK|ABSENT|<CKR>).
  */
 static void
