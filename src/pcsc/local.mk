@@ -11,6 +11,7 @@ libvpcsc_la_SOURCES = \
 	src/fault/scard_code.cpp src/fault/scard_code.hpp \
 	src/pcsc/card_factory.cpp src/pcsc/card_factory.hpp \
 	src/pcsc/guard.hpp \
+	src/pcsc/pinpad.cpp src/pcsc/pinpad.hpp \
 	src/pcsc/provider.cpp \
 	src/pcsc/reader.hpp \
 	src/pcsc/scenario.cpp src/pcsc/scenario.hpp \

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "pcsc/pinpad.hpp"
 #include "vcard/card.hpp"
 
 namespace pcsc {
@@ -25,6 +27,7 @@ public:
 	std::uint64_t power_offs = 0;
 	std::uint64_t resets = 0;
 	std::uint64_t generation = 0; // bumped when the reader is renamed (a "new" reader)
+	std::optional<Pinpad> pinpad; // none: a plain reader (no Part-10 features)
 };
 
 } // namespace pcsc

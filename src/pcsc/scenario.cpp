@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //
 // {
-//   "readers": [ { "name": "Virtual ePass2003", "card": "token" } ],
+//   "readers": [ { "name": "Virtual ePass2003", "card": "token" },
+//                { "name": "PIN pad", "pinpad": { "pin": "123456", "result": "ok" } } ],
 //   "cards": {
 //     "token": { "type": "image", "path": "token.img" },
 //     "probe": { "type": "scripted", "atr": "3B 88 01 76 70 63 73 63 2D 73 63 C1",
@@ -141,6 +142,33 @@ parse_card(const json &j, const std::string &where, const std::string &base_dir)
 	return spec;
 }
 
+// "pinpad": {"pin": "123456", "result": "ok" | "cancel" | "timeout"}
+PinpadSpec
+parse_pinpad(const json &j, const std::string &where)
+{
+	check_keys(j, where, {"pin", "result"});
+	PinpadSpec spec;
+	spec.pin = get_string(j, "pin", where);
+	if (spec.pin.size() < PinpadSpec::pin_min || spec.pin.size() > PinpadSpec::pin_max)
+		throw ConfigError(where + ".pin", "must be " + std::to_string(PinpadSpec::pin_min) + ".." +
+							  std::to_string(PinpadSpec::pin_max) + " digits");
+	for (char c : spec.pin)
+		if (c < '0' || c > '9')
+			throw ConfigError(where + ".pin", "must be ASCII digits 0-9 only");
+	if (j.contains("result")) {
+		const std::string result = get_string(j, "result", where);
+		if (result == "ok")
+			spec.result = PinpadSpec::Result::Ok;
+		else if (result == "cancel")
+			spec.result = PinpadSpec::Result::Cancel;
+		else if (result == "timeout")
+			spec.result = PinpadSpec::Result::Timeout;
+		else
+			throw ConfigError(where + ".result", "must be \"ok\", \"cancel\" or \"timeout\"");
+	}
+	return spec;
+}
+
 void
 check_action_targets(const fault::Action &a, const Scenario &s, const std::string &where)
 {
@@ -175,7 +203,7 @@ Scenario::parse(const json &j, const std::string &base_dir)
 	for (std::size_t i = 0; i < j["readers"].size(); i++) {
 		const std::string w = "readers[" + std::to_string(i) + "]";
 		const json &r = j["readers"][i];
-		check_keys(r, w, {"name", "card"});
+		check_keys(r, w, {"name", "card", "pinpad"});
 		ReaderSpec spec;
 		spec.name = get_string(r, "name", w);
 		if (spec.name.empty())
@@ -187,6 +215,8 @@ Scenario::parse(const json &j, const std::string &base_dir)
 			if (!used.insert(*spec.card).second)
 				throw ConfigError(w + ".card", "card \"" + *spec.card + "\" is already in another reader");
 		}
+		if (r.contains("pinpad"))
+			spec.pinpad = parse_pinpad(r["pinpad"], w + ".pinpad");
 		s.readers.push_back(std::move(spec));
 	}
 	if (j.contains("faults"))
@@ -222,7 +252,7 @@ Scenario::builtin()
 	card.echo_ins = 0xEE;
 	card.default_response = {0x6D, 0x00};
 	s.cards["scripted"] = card;
-	s.readers.push_back({"Virtual Reader", std::string("scripted")});
+	s.readers.push_back({"Virtual Reader", std::string("scripted"), std::nullopt});
 	return s;
 }
 

@@ -3,6 +3,7 @@
 // Every malformed or unknown field is a fault::ConfigError naming it.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -34,9 +35,22 @@ struct CardSpec {
 	std::string path;
 };
 
+// A PIN-pad reader: the digits "the user types" at the keypad, and how the
+// entry ends (ok: the PIN goes to the card; cancel/timeout: 64 01 / 64 00).
+struct PinpadSpec {
+	enum class Result { Ok, Cancel, Timeout };
+	// PIN bounds: ISO 9564 PIN blocks hold 4..12 digits, PKCS#15 tokens
+	// often allow up to 16; a 16-digit ASCII PIN still fits a short APDU.
+	static constexpr std::size_t pin_min = 4;
+	static constexpr std::size_t pin_max = 16;
+	std::string pin; // pin_min..pin_max ASCII digits
+	Result result = Result::Ok;
+};
+
 struct ReaderSpec {
 	std::string name;                // base name; the provider appends " %02X 00"
 	std::optional<std::string> card; // name in Scenario::cards
+	std::optional<PinpadSpec> pinpad; // none: a plain reader
 };
 
 struct Scenario {

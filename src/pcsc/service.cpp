@@ -142,6 +142,8 @@ Service::load(Scenario scenario)
 	for (std::size_t i = 0; i < scenario.readers.size(); i++) {
 		Reader r;
 		r.name = reader_name(scenario.readers[i].name, i);
+		if (scenario.readers[i].pinpad)
+			r.pinpad.emplace(*scenario.readers[i].pinpad);
 		if (scenario.readers[i].card) {
 			r.card_name = *scenario.readers[i].card;
 			r.card = cards.at(r.card_name).get();
@@ -997,8 +999,7 @@ Service::transmit(SCARDHANDLE hid, const SCARD_IO_REQUEST *send_pci, const BYTE 
 		return SCARD_W_UNPOWERED_CARD;
 	if (h->protocol == SCARD_PROTOCOL_UNDEFINED || !(send_pci->dwProtocol & h->protocol))
 		return SCARD_E_PROTO_MISMATCH;
-	const vcard::Bytes response = r.card->process(vcard::Bytes(send, send + send_len));
-	apdus_++;
+	const vcard::Bytes response = send_apdu(r, vcard::Bytes(send, send + send_len));
 	if (response.size() > *recv_len) {
 		*recv_len = response.size();
 		return SCARD_E_INSUFFICIENT_BUFFER;
@@ -1012,8 +1013,17 @@ Service::transmit(SCARDHANDLE hid, const SCARD_IO_REQUEST *send_pci, const BYTE 
 	return SCARD_S_SUCCESS;
 }
 
+vcard::Bytes
+Service::send_apdu(Reader &r, const vcard::Bytes &command)
+{
+	vcard::Bytes response = r.card->process(command);
+	apdus_++;
+	return response;
+}
+
 LONG
-Service::control(SCARDHANDLE hid, DWORD code, const void *, DWORD, void *, DWORD, DWORD *returned)
+Service::control(SCARDHANDLE hid, DWORD code, const void *in, DWORD in_len, void *out, DWORD out_len,
+		 DWORD *returned)
 {
 	Lock lk(mutex_);
 	LONG rv = begin_call(lk, EntryPoint::Control);
@@ -1024,14 +1034,51 @@ Service::control(SCARDHANDLE hid, DWORD code, const void *, DWORD, void *, DWORD
 	Handle *h = nullptr;
 	if ((rv = idle_handle(lk, hid, h)) != SCARD_S_SUCCESS)
 		return rv;
-	const Reader &r = readers_[h->reader];
+	Reader &r = readers_[h->reader];
 	if (r.tx_owner != 0 && r.tx_owner != hid)
 		return SCARD_E_SHARING_VIOLATION;
-	if (code == CM_IOCTL_GET_FEATURE_REQUEST) {
-		*returned = 0; // a plain reader: no PIN pad, no other Part-10 features
-		return SCARD_S_SUCCESS;
+	if (!r.pinpad) {
+		if (code == CM_IOCTL_GET_FEATURE_REQUEST) {
+			*returned = 0; // a plain reader: no PIN pad, no other Part-10 features
+			return SCARD_S_SUCCESS;
+		}
+		return SCARD_E_UNSUPPORTED_FEATURE;
 	}
-	return SCARD_E_UNSUPPORTED_FEATURE;
+	if (out == nullptr && out_len > 0)
+		return SCARD_E_INVALID_PARAMETER;
+	vcard::Bytes answer;
+	if (code == CM_IOCTL_GET_FEATURE_REQUEST) {
+		answer = Pinpad::features();
+	} else if (code == Pinpad::ifd_pin_properties_ioctl()) {
+		answer = Pinpad::pin_properties();
+	} else if (code == Pinpad::get_tlv_properties_ioctl()) {
+		answer = Pinpad::tlv_properties();
+	} else if (code == Pinpad::verify_pin_direct_ioctl()) {
+		Pinpad::Verify v;
+		try {
+			v = r.pinpad->verify(static_cast<const std::uint8_t *>(in), in ? in_len : 0);
+		} catch (const PinpadError &e) {
+			std::fprintf(stderr, "vpcsc: SCardControl(FEATURE_VERIFY_PIN_DIRECT) refused: %s\n", e.what());
+			return SCARD_E_INVALID_PARAMETER;
+		}
+		// The card must be there and usable, as for SCardTransmit.
+		if ((rv = card_event(*h)) != SCARD_S_SUCCESS)
+			return rv;
+		if (!r.card || !r.card->powered())
+			return SCARD_W_UNPOWERED_CARD;
+		if (h->protocol == SCARD_PROTOCOL_UNDEFINED)
+			return SCARD_E_PROTO_MISMATCH;
+		answer = v.keypad.empty() ? send_apdu(r, v.apdu) : v.keypad;
+	} else {
+		return SCARD_E_UNSUPPORTED_FEATURE;
+	}
+	if (answer.size() > out_len) {
+		*returned = answer.size();
+		return SCARD_E_INSUFFICIENT_BUFFER;
+	}
+	std::copy(answer.begin(), answer.end(), static_cast<std::uint8_t *>(out));
+	*returned = answer.size();
+	return SCARD_S_SUCCESS;
 }
 
 LONG

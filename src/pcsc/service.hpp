@@ -121,6 +121,8 @@ private:
 	void card_remove(std::size_t reader);
 	void card_insert(std::size_t reader, const std::string &card);
 	void power_on(Reader &r);
+	// Send one APDU to the reader's (present, powered) card and count it.
+	vcard::Bytes send_apdu(Reader &r, const vcard::Bytes &command);
 	void maybe_come_up();
 
 	LONG find_context(SCARDCONTEXT ctx, Context *&out);

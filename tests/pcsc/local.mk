@@ -11,6 +11,13 @@ tests_pcsc_test_provider_semantics_SOURCES = tests/pcsc/test_provider_semantics.
 tests_pcsc_test_provider_semantics_CXXFLAGS = $(pcsc_test_cxxflags)
 tests_pcsc_test_provider_semantics_LDADD = $(pcsc_test_ldadd)
 
+check_PROGRAMS += tests/pcsc/test_provider_pinpad
+TESTS += tests/pcsc/test_provider_pinpad
+
+tests_pcsc_test_provider_pinpad_SOURCES = tests/pcsc/test_provider_pinpad.cpp tests/pcsc/common.hpp
+tests_pcsc_test_provider_pinpad_CXXFLAGS = $(pcsc_test_cxxflags)
+tests_pcsc_test_provider_pinpad_LDADD = $(pcsc_test_ldadd)
+
 check_PROGRAMS += tests/pcsc/test_fault_plan
 TESTS += tests/pcsc/test_fault_plan
 
@@ -22,6 +29,8 @@ tests_pcsc_test_fault_plan_LDADD = $(pcsc_test_ldadd)
 ## (OpenSC installs no libopensc headers) and links the stock libopensc.so.
 dist_check_SCRIPTS += tests/pcsc/test_opensc_tool_through_provider.sh
 TESTS += tests/pcsc/test_opensc_tool_through_provider.sh
+dist_check_SCRIPTS += tests/pcsc/test_opensc_pinpad.sh
+TESTS += tests/pcsc/test_opensc_pinpad.sh
 
 check_PROGRAMS += tests/pcsc/test_opensc_stock
 TESTS += tests/pcsc/test_opensc_stock
@@ -35,7 +44,7 @@ tests/pcsc/test_opensc_stock-test_opensc_stock.$(OBJEXT): $(OPENSC_DIR)/stock/.i
 ## make valgrind-pcsc: the provider suites under valgrind (memcheck); make sanitize-pcsc: the same
 ## suites against a provider built with ASan+UBSan and with TSan (scripted cards only, no libvcard).
 ## Neither is part of make check.
-pcsc_suites = tests/pcsc/test_provider_semantics tests/pcsc/test_fault_plan
+pcsc_suites = tests/pcsc/test_provider_semantics tests/pcsc/test_provider_pinpad tests/pcsc/test_fault_plan
 valgrind-pcsc: $(pcsc_suites)
 	@for t in $(pcsc_suites); do \
 		echo "valgrind $$t"; \
