@@ -108,15 +108,17 @@ vcard_tool(void)
 
 /* The scenario for libvpcsc: card "a" in the reader, "b" (another serial,
  * personalised the same way) spare */
+static int pinpad_reader; /* the reader is a PIN-pad reader (libvpcsc's "pinpad") */
+
 static void
 scenario_json(char *buf, size_t size, const char *a, const char *b, const char *rules)
 {
 	snprintf(buf, size,
-			"{\"readers\": [{\"name\": \"Virtual ePass2003\", \"card\": \"a\"}],"
+			"{\"readers\": [{\"name\": \"Virtual ePass2003\", \"card\": \"a\"%s}],"
 			" \"cards\": {\"a\": {\"type\": \"image\", \"path\": \"%s\"},"
 			" \"b\": {\"type\": \"image\", \"path\": \"%s\"}},"
 			" \"faults\": {\"rules\": [%s]}}",
-			a, b, rules ? rules : "");
+			pinpad_reader ? ", \"pinpad\": {\"pin\": \"" PIN "\"}" : "", a, b, rules ? rules : "");
 }
 
 static int
@@ -696,6 +698,10 @@ report_counts(long (*calls)(const char *), const char *phase, long *last)
  *   user_consent      service_down_up with card A personalised with a user-consent key
  *                     (userConsent = 1: CKA_ALWAYS_AUTHENTICATE, its PIN is never cached)
  *   user_consent_none no fault, the same user-consent token (baseline)
+ *   pinpad            service_down_up on a PIN-pad reader (libvpcsc "pinpad": OpenSC sets
+ *                     SC_READER_CAP_PIN_PAD, the token CKF_PROTECTED_AUTHENTICATION_PATH); the user
+ *                     logged in with a PIN typed on the host (C_Login with the PIN)
+ *   pinpad_none       the same reader, no fault (baseline)
  *   reader_renamed    down; the reader comes back (same card) under another name; up. Extra field
  *                     apdus=N: APDUs any card received after the fault (the renamed reader's card
  *                     must get none)
@@ -736,6 +742,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 		return;
 	}
 	setenv("VCARD_APDU_LOG", apdu_log, 1);
+	pinpad_reader = strncmp(c->fault, "pinpad", 6) == 0;
 	if (strcmp(c->fault, "nocache") == 0)
 		pkcs15_extra = "\t\tuse_pin_caching = false;\n";
 	if (strcmp(c->fault, "lock_login") == 0)
@@ -840,6 +847,15 @@ run_case(const struct rcase *c, struct outbuf *o)
 		}
 	}
 
+	if (pinpad_reader) {
+		/* OpenSC must see the PIN pad: CKF_PROTECTED_AUTHENTICATION_PATH */
+		CK_TOKEN_INFO ti;
+		if (p.f->C_GetTokenInfo(p.slot, &ti) != CKR_OK || !(ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH)) {
+			out_add(o, "SETUP-FAILED(the token shows no protected authentication path)");
+			return;
+		}
+	}
+
 	if (strcmp(c->fault, "waiter") == 0) {
 		waiter.f = p.f;
 		pthread_mutex_init(&waiter.mutex, NULL);
@@ -858,7 +874,8 @@ run_case(const struct rcase *c, struct outbuf *o)
 			strcmp(c->fault, "waiter") == 0) {
 		vp.service_lost();
 	} else if (strcmp(c->fault, "service_down_up") == 0 || strcmp(c->fault, "nocache") == 0 ||
-			strcmp(c->fault, "sm_fail") == 0 || strcmp(c->fault, "user_consent") == 0) {
+			strcmp(c->fault, "sm_fail") == 0 || strcmp(c->fault, "user_consent") == 0 ||
+			strcmp(c->fault, "pinpad") == 0) {
 		vp.service_down(0);
 		vp.service_up();
 	} else if (strcmp(c->fault, "service_down") == 0) {
@@ -874,7 +891,8 @@ run_case(const struct rcase *c, struct outbuf *o)
 			return;
 		}
 		vp.service_up();
-	} else if (strcmp(c->fault, "none") != 0 && strcmp(c->fault, "user_consent_none") != 0 && k == 0) {
+	} else if (strcmp(c->fault, "none") != 0 && strcmp(c->fault, "user_consent_none") != 0 &&
+			strcmp(c->fault, "pinpad_none") != 0 && k == 0) {
 		out_add(o, "BAD-FAULT(%s)", c->fault);
 		return;
 	}
