@@ -275,6 +275,15 @@ vpcsc_service_up(void)
 }
 
 int
+vpcsc_service_up_late(unsigned long card_delay_ms)
+{
+	return guard_api(-1, [&] {
+		service().service_up_late(card_delay_ms);
+		return 0;
+	});
+}
+
+int
 vpcsc_card_reset(unsigned reader)
 {
 	return guard_api(-1, [&] {

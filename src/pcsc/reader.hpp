@@ -3,6 +3,7 @@
 // counter and its transaction lock. Plain state; Service owns the rules.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,10 @@ public:
 	std::uint64_t resets = 0;
 	std::uint64_t generation = 0; // bumped when the reader is renamed (a "new" reader)
 	std::optional<Pinpad> pinpad; // none: a plain reader (no Part-10 features)
+	// A card a restarted service has not reported yet ("card appears
+	// late"): out of the reader until card_back_at, then inserted.
+	std::string late_card;
+	std::chrono::steady_clock::time_point card_back_at;
 };
 
 } // namespace pcsc

@@ -10,7 +10,8 @@
 //                "responses": [ { "command": "00CA0080*", "response": "0102 9000" } ] }
 //   },
 //   "faults": { "seed": 1, "rules": [ ... ] },      (see src/fault/plan.cpp)
-//   "event_log": "events.jsonl", "stats_file": "stats.json"
+//   "event_log": "events.jsonl", "stats_file": "stats.json",
+//   "restart": { "card_delay_ms": 400 }
 // }
 #include "pcsc/scenario.hpp"
 
@@ -142,6 +143,17 @@ parse_card(const json &j, const std::string &where, const std::string &base_dir)
 	return spec;
 }
 
+std::uint64_t
+card_delay(const json &v, const std::string &field)
+{
+	if (!v.is_number_unsigned())
+		throw ConfigError(field, "must be a non-negative integer (milliseconds)");
+	const std::uint64_t ms = v.get<std::uint64_t>();
+	if (ms > Scenario::card_delay_ms_max)
+		throw ConfigError(field, "must be at most " + std::to_string(Scenario::card_delay_ms_max));
+	return ms;
+}
+
 // "pinpad": {"pin": "123456", "result": "ok" | "cancel" | "timeout"}
 PinpadSpec
 parse_pinpad(const json &j, const std::string &where)
@@ -187,7 +199,7 @@ check_action_targets(const fault::Action &a, const Scenario &s, const std::strin
 Scenario
 Scenario::parse(const json &j, const std::string &base_dir)
 {
-	check_keys(j, "scenario", {"readers", "cards", "faults", "event_log", "stats_file"});
+	check_keys(j, "scenario", {"readers", "cards", "faults", "event_log", "stats_file", "restart"});
 	Scenario s;
 	if (j.contains("cards")) {
 		if (!j["cards"].is_object())
@@ -227,6 +239,11 @@ Scenario::parse(const json &j, const std::string &base_dir)
 		s.event_log = get_string(j, "event_log", "scenario");
 	if (j.contains("stats_file"))
 		s.stats_file = get_string(j, "stats_file", "scenario");
+	if (j.contains("restart")) {
+		check_keys(j["restart"], "restart", {"card_delay_ms"});
+		if (j["restart"].contains("card_delay_ms"))
+			s.restart_card_delay_ms = card_delay(j["restart"]["card_delay_ms"], "restart.card_delay_ms");
+	}
 	return s;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -59,6 +60,10 @@ struct Scenario {
 	fault::Plan plan;
 	std::string event_log;
 	std::string stats_file;
+	// "restart": {"card_delay_ms": n}: after a service_down ends, cards are
+	// reported this late (pcscd polls a card only after it has started).
+	std::uint64_t restart_card_delay_ms = 0;
+	static constexpr std::uint64_t card_delay_ms_max = 3600000;
 
 	// base_dir resolves relative image paths ("" = current directory).
 	static Scenario parse(const nlohmann::json &j, const std::string &base_dir);

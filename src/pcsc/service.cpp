@@ -285,14 +285,60 @@ Service::service_down(const fault::Action &a)
 }
 
 void
-Service::service_up()
+Service::service_up(std::uint64_t card_delay_ms)
 {
 	down_ = false;
 	down_until_set_ = false;
 	down_calls_ = 0;
-	// A restarted pcscd counts events from scratch.
-	for (Reader &r : readers_)
+	const Clock::time_point back = Clock::now() + std::chrono::milliseconds(card_delay_ms);
+	for (Reader &r : readers_) {
+		// A restarted pcscd counts events from scratch.
 		r.event_counter = counter_after_;
+		if (card_delay_ms == 0) {
+			if (!r.late_card.empty()) { // still pending from an earlier restart: there at once now
+				card_arrives(r);
+				r.event_counter = counter_after_;
+			}
+			continue;
+		}
+		// pcscd lists the reader at once but reports its card only once it
+		// has polled it: the card is out of the reader until `back`.
+		if (r.card) {
+			r.late_card = r.card_name;
+			r.card = nullptr;
+			r.card_name.clear();
+			r.protocol = 0;
+			r.tx_owner = 0;
+			r.tx_depth = 0;
+		}
+		if (!r.late_card.empty())
+			r.card_back_at = back;
+	}
+}
+
+void
+Service::card_arrives(Reader &r)
+{
+	const std::string name = r.late_card;
+	r.late_card.clear();
+	r.card = cards_.at(name).get();
+	r.card_name = name;
+	r.protocol = card_protocol(scenario_.cards.at(name), r.card->atr());
+	r.insertion = ++insertion_seq_;
+	r.event_counter++;
+	cv_.notify_all();
+}
+
+std::optional<Service::Clock::time_point>
+Service::next_arrival() const
+{
+	std::optional<Clock::time_point> next;
+	if (down_)
+		return next;
+	for (const Reader &r : readers_)
+		if (!r.late_card.empty() && (!next || r.card_back_at < *next))
+			next = r.card_back_at;
+	return next;
 }
 
 void
@@ -300,6 +346,12 @@ Service::maybe_come_up()
 {
 	if (down_ && down_until_set_ && Clock::now() >= down_until_)
 		service_up();
+	if (down_)
+		return;
+	const Clock::time_point now = Clock::now();
+	for (Reader &r : readers_)
+		if (!r.late_card.empty() && now >= r.card_back_at)
+			card_arrives(r);
 }
 
 void
@@ -346,6 +398,10 @@ void
 Service::card_remove(std::size_t reader)
 {
 	Reader &r = readers_[reader];
+	if (!r.late_card.empty()) { // pulled before the restarted service noticed it
+		r.last_card = r.late_card;
+		r.late_card.clear();
+	}
 	if (!r.card)
 		return;
 	if (r.card->powered()) {
@@ -369,8 +425,9 @@ Service::card_insert(std::size_t reader, const std::string &name)
 	if (it == cards_.end())
 		throw fault::ConfigError("card", "unknown card \"" + name + "\"");
 	for (std::size_t i = 0; i < readers_.size(); i++)
-		if (readers_[i].card_name == name)
+		if (readers_[i].card_name == name || (i != reader && readers_[i].late_card == name))
 			throw fault::ConfigError("card", "card \"" + name + "\" is already in reader " + std::to_string(i));
+	r.late_card.clear(); // an insertion replaces a card not reported yet
 	if (r.card)
 		card_remove(reader);
 	r.card = it->second.get();
@@ -396,6 +453,22 @@ Service::inject(const std::string &action_json)
 	if (!a.card.empty() && cards_.count(a.card) == 0)
 		throw fault::ConfigError("action.card", "unknown card \"" + a.card + "\"");
 	apply(lk, a);
+	api_injections_++;
+	injector_.log_injection(a);
+}
+
+void
+Service::service_up_late(std::uint64_t card_delay_ms)
+{
+	if (card_delay_ms > Scenario::card_delay_ms_max)
+		throw fault::ConfigError("card_delay_ms", "must be at most " + std::to_string(Scenario::card_delay_ms_max));
+	fault::Action a;
+	a.kind = fault::Action::Kind::ServiceUp;
+	a.source = {{"type", "service_up"}, {"card_delay_ms", card_delay_ms}};
+	Lock lk(mutex_);
+	if (down_)
+		service_up(card_delay_ms);
+	cv_.notify_all();
 	api_injections_++;
 	injector_.log_injection(a);
 }
@@ -746,9 +819,17 @@ Service::get_status_change(SCARDCONTEXT ctx, DWORD timeout, SCARD_READERSTATE *s
 			return SCARD_S_SUCCESS;
 		if (timeout == 0)
 			return SCARD_E_TIMEOUT;
+		// A late card arrives by itself: wake up for it.
+		const std::optional<Clock::time_point> arrival = next_arrival();
 		if (timeout == infinite) {
-			cv_.wait(lk);
-		} else if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) {
+			if (arrival)
+				cv_.wait_until(lk, *arrival);
+			else
+				cv_.wait(lk);
+		} else if (cv_.wait_until(lk, arrival && *arrival < deadline ? *arrival : deadline) ==
+				   std::cv_status::timeout &&
+			   Clock::now() >= deadline) {
+			maybe_come_up();
 			if ((rv = find_context(ctx, c)) != SCARD_S_SUCCESS)
 				return rv;
 			if (c->cancel_gen != cancel_gen)

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -75,6 +76,9 @@ public:
 
 	// Runtime control (throws fault::ConfigError on a bad action).
 	void inject(const std::string &action_json);
+	// End a service_down now; every card is reported card_delay_ms late
+	// (absent until then, then inserted). No-op while the service is up.
+	void service_up_late(std::uint64_t card_delay_ms);
 
 	// Inspection.
 	std::uint64_t calls(const std::string &entry_point) const; // throws on unknown name
@@ -115,7 +119,13 @@ private:
 	void apply(Lock &lk, const fault::Action &action);
 	void service_lost(bool invalid_after_release, LONG code);
 	void service_down(const fault::Action &action);
-	void service_up();
+	// card_delay_ms: cards stay out of their readers this long after the
+	// restart (Scenario::restart_card_delay_ms unless given).
+	void service_up(std::uint64_t card_delay_ms);
+	void service_up() { service_up(scenario_.restart_card_delay_ms); }
+	void card_arrives(Reader &r);
+	// The earliest pending late-card arrival, if any.
+	std::optional<Clock::time_point> next_arrival() const;
 	void card_reset(std::size_t reader, SCARDHANDLE except);
 	void card_power_cycle(std::size_t reader, SCARDHANDLE except);
 	void card_remove(std::size_t reader);

@@ -29,6 +29,13 @@ int vpcsc_service_lost(void);
 /* ms == 0: down until vpcsc_service_up(). */
 int vpcsc_service_down(unsigned long ms);
 int vpcsc_service_up(void);
+/* End a service_down now, with every card reported card_delay_ms late, as a
+ * restarted pcscd lists its readers at once but reports a card only after
+ * polling it: until then the reader is empty (SCardConnect: NO_SMARTCARD,
+ * GetStatusChange: EMPTY), then the card is inserted (event counter + 1,
+ * powered on by the next connect). 0: the card is there at once. No-op while
+ * the service is up. card_delay_ms <= 3600000. */
+int vpcsc_service_up_late(unsigned long card_delay_ms);
 int vpcsc_card_reset(unsigned reader);
 int vpcsc_card_remove(unsigned reader);
 /* card == NULL: reinsert the card last removed from this reader. */

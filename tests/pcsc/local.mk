@@ -18,6 +18,13 @@ tests_pcsc_test_provider_pinpad_SOURCES = tests/pcsc/test_provider_pinpad.cpp te
 tests_pcsc_test_provider_pinpad_CXXFLAGS = $(pcsc_test_cxxflags)
 tests_pcsc_test_provider_pinpad_LDADD = $(pcsc_test_ldadd)
 
+check_PROGRAMS += tests/pcsc/test_provider_late_card
+TESTS += tests/pcsc/test_provider_late_card
+
+tests_pcsc_test_provider_late_card_SOURCES = tests/pcsc/test_provider_late_card.cpp tests/pcsc/common.hpp
+tests_pcsc_test_provider_late_card_CXXFLAGS = $(pcsc_test_cxxflags)
+tests_pcsc_test_provider_late_card_LDADD = $(pcsc_test_ldadd)
+
 check_PROGRAMS += tests/pcsc/test_fault_plan
 TESTS += tests/pcsc/test_fault_plan
 
@@ -44,7 +51,8 @@ tests/pcsc/test_opensc_stock-test_opensc_stock.$(OBJEXT): $(OPENSC_DIR)/stock/.i
 ## make valgrind-pcsc: the provider suites under valgrind (memcheck); make sanitize-pcsc: the same
 ## suites against a provider built with ASan+UBSan and with TSan (scripted cards only, no libvcard).
 ## Neither is part of make check.
-pcsc_suites = tests/pcsc/test_provider_semantics tests/pcsc/test_provider_pinpad tests/pcsc/test_fault_plan
+pcsc_suites = tests/pcsc/test_provider_semantics tests/pcsc/test_provider_pinpad tests/pcsc/test_provider_late_card \
+	tests/pcsc/test_fault_plan
 valgrind-pcsc: $(pcsc_suites)
 	@for t in $(pcsc_suites); do \
 		echo "valgrind $$t"; \
