@@ -73,6 +73,7 @@ struct vpcsc_api {
 	int (*service_lost)(void);
 	int (*service_down)(unsigned long);
 	int (*service_up)(void);
+	int (*service_up_late)(unsigned long);
 	int (*card_reset)(unsigned);
 	int (*card_remove)(unsigned);
 	int (*card_insert)(unsigned, const char *);
@@ -115,6 +116,7 @@ load_provider(void)
 	SYM(service_lost, "vpcsc_service_lost");
 	SYM(service_down, "vpcsc_service_down");
 	SYM(service_up, "vpcsc_service_up");
+	SYM(service_up_late, "vpcsc_service_up_late");
 	SYM(card_reset, "vpcsc_card_reset");
 	SYM(card_remove, "vpcsc_card_remove");
 	SYM(card_insert, "vpcsc_card_insert");
@@ -216,6 +218,9 @@ sc_error_name(int r)
 }
 
 /* ------------------------------------------------------------ scenario */
+
+/* How late the restarted service reports the card in service_down_late (pcscd 1.9.9 with vpcd: ~0.4 s) */
+#define LATE_CARD_MS 400
 
 /* The base name a renamed reader gets (the provider lists it as "<name> 00 00") */
 #define RENAMED_READER "Renamed Reader"
@@ -645,7 +650,7 @@ model_hook(enum step st, void *arg)
 		vp.service_lost();
 	else if (strcmp(m->model, "service_lost_invalid_handle") == 0)
 		vp.inject("{\"type\": \"service_lost\", \"handles_after_release\": \"invalid_handle\"}");
-	else if (strcmp(m->model, "service_down") == 0)
+	else if (strcmp(m->model, "service_down") == 0 || strcmp(m->model, "service_down_late") == 0)
 		vp.service_down(0);
 	else if (strcmp(m->model, "service_down_counter") == 0)
 		vp.inject("{\"type\": \"service_down\", \"counter_after\": 5}");
@@ -685,6 +690,9 @@ timing_step(const char *timing)
  *   service_lost, service_lost_invalid_handle   pcsc-lite restart, card powered
  *   service_down          down during S (up before NEXT), card power-cycled
  *   service_down_counter  as service_down; the restarted service counts events from 5
+ *   service_down_late     as service_down, but the restarted service reports the card only
+ *                         LATE_CARD_MS later (as pcscd, which polls its readers after starting):
+ *                         NEXT begins with a presence poll inside that gap
  *   card_reset            another application reset the card (W_RESET_CARD path)
  *   lost_swap_same_atr    restart + another card with the same ATR (serial differs)
  *   lost_swap_other_atr   restart + a card with another ATR
@@ -752,7 +760,9 @@ run_model(const struct rcase *c, struct outbuf *o)
 		run_sequence(&s, s.reader, s.card, o, NULL, NULL, NULL);
 	} else {
 		run_sequence(&s, s.reader, s.card, o, NULL, model_hook, &m);
-		if (strncmp(c->fault, "service_down", 12) == 0)
+		if (strcmp(c->fault, "service_down_late") == 0)
+			vp.service_up_late(LATE_CARD_MS);
+		else if (strncmp(c->fault, "service_down", 12) == 0)
 			vp.service_up();
 		out_add(o, "|");
 		if (two) {

@@ -540,6 +540,7 @@ struct vpcsc_api {
 	int (*service_lost)(void);
 	int (*service_down)(unsigned long);
 	int (*service_up)(void);
+	int (*service_up_late)(unsigned long);
 	int (*card_swap)(unsigned, const char *);
 	long (*calls)(const char *);
 	long (*apdus)(void);
@@ -686,6 +687,8 @@ report_counts(long (*calls)(const char *), const char *phase, long *last)
  *   none              no fault (baseline)
  *   service_lost      pcsc-lite restart, the card stays powered
  *   service_down_up   service down (card power-cycled, volatile state lost), up again before sign2
+ *   service_down_up_late  as service_down_up, but the restarted service reports the card only
+ *                     0.4 s later (real pcscd polls its readers after starting)
  *   service_down      down during sign2 (a clean error), up before sign3
  *   swap              down; another ePass2003 (same ATR, other serial, same PIN) in the reader; up
  *   nocache           service_down_up with use_pin_caching = false
@@ -773,6 +776,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 	*(void **)&vp.service_lost = dlsym(vdl, "vpcsc_service_lost");
 	*(void **)&vp.service_down = dlsym(vdl, "vpcsc_service_down");
 	*(void **)&vp.service_up = dlsym(vdl, "vpcsc_service_up");
+	*(void **)&vp.service_up_late = dlsym(vdl, "vpcsc_service_up_late");
 	*(void **)&vp.card_swap = dlsym(vdl, "vpcsc_card_swap");
 	*(void **)&vp.calls = dlsym(vdl, "vpcsc_calls");
 	*(void **)&vp.apdus = dlsym(vdl, "vpcsc_apdus");
@@ -878,6 +882,10 @@ run_case(const struct rcase *c, struct outbuf *o)
 			strcmp(c->fault, "pinpad") == 0) {
 		vp.service_down(0);
 		vp.service_up();
+	} else if (strcmp(c->fault, "service_down_up_late") == 0) {
+		/* real pcscd reports the card ~0.4 s after it starts */
+		vp.service_down(0);
+		vp.service_up_late(400);
 	} else if (strcmp(c->fault, "service_down") == 0) {
 		vp.service_down(0);
 	} else if (strcmp(c->fault, "swap") == 0) {
