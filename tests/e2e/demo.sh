@@ -45,8 +45,9 @@ e2e_table "$logs/stock/result.env" "$logs/patched/result.env"
 echo
 echo "Reading the table: every attempt is 'ssh-keygen -Y sign' through the agent, verified with"
 echo "'ssh-keygen -Y verify'; nobody runs ssh-add again. 'service back' is the moment the restarted"
-echo "pcscd accepts clients; until it has polled the card (~0.4 s) attempts fail even when patched"
-echo "('failed before card back'). A restart is survived when a good signature follows within"
+echo "pcscd accepts clients; it reports the card ~0.4 s later (it polls its readers): the patched"
+echo "module waits for the card then, a failure there counts as 'failed before card back'."
+echo "A restart is survived when a good signature follows within"
 echo "${E2E_DEADLINE}s and the next $E2E_SIGS all succeed."
 echo
 echo "Logs: $logs"
