@@ -37,6 +37,7 @@ tests_pcsc_test_fault_plan_LDADD = $(pcsc_test_ldadd)
 dist_check_SCRIPTS += tests/pcsc/test_opensc_tool_through_provider.sh
 TESTS += tests/pcsc/test_opensc_tool_through_provider.sh
 dist_check_SCRIPTS += tests/pcsc/test_opensc_pinpad.sh
+EXTRA_DIST += tests/pcsc/provider_env.sh
 TESTS += tests/pcsc/test_opensc_pinpad.sh
 
 check_PROGRAMS += tests/pcsc/test_opensc_stock

@@ -9,33 +9,10 @@
 # cancel/timeout reach OpenSC as its own errors with nothing sent to the card.
 set -u
 
-prefix=${OPENSC_STOCK_PREFIX:-}
+. "${top_srcdir:-.}/tests/pcsc/provider_env.sh"
+provider_env pinpad opensc-tool opensc-explorer
 tool=$prefix/bin/opensc-tool
 explorer=$prefix/bin/opensc-explorer
-if [ -z "$prefix" ] || [ ! -x "$tool" ] || [ ! -x "$explorer" ]; then
-	echo "SKIP: no stock opensc-tool/opensc-explorer (OPENSC_STOCK_PREFIX=${OPENSC_STOCK_PREFIX:-unset})"
-	exit 77
-fi
-lib=${VPCSC_LIBRARY:-${top_builddir:-.}/.libs/libvpcsc.so}
-if [ ! -f "$lib" ]; then
-	echo "FAIL: provider $lib not built"
-	exit 1
-fi
-
-work=$(mktemp -d /tmp/vpcsc-pinpad-XXXXXX)
-trap 'rm -rf "$work"' EXIT
-cat >"$work/opensc.conf" <<CONF
-app default {
-	reader_driver pcsc {
-		provider_library = "$lib";
-	}
-}
-CONF
-export OPENSC_CONF=$work/opensc.conf
-unset VPCSC_SCENARIO VPCSC_SCENARIO_JSON VPCSC_EVENT_LOG VPCSC_STATS_FILE VPCSC_SEED
-
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 expect_line() { # expect_line <description> <regex> <text>
 	if grep -Eq -- "$2" <<<"$3"; then echo "ok: $1"; else fail "$1: no line matching '$2' in:"$'\n'"$3"; fi
 }

@@ -5,33 +5,9 @@
 # naming the field, logs plan injections, dumps statistics at exit.
 set -u
 
-prefix=${OPENSC_STOCK_PREFIX:-}
-[ -n "$prefix" ] && [ -x "$prefix/bin/opensc-tool" ] || prefix=/tmp/osc/inst
+. "${top_srcdir:-.}/tests/pcsc/provider_env.sh"
+provider_env tool opensc-tool
 tool=$prefix/bin/opensc-tool
-if [ ! -x "$tool" ]; then
-	echo "SKIP: no stock opensc-tool (OPENSC_STOCK_PREFIX=${OPENSC_STOCK_PREFIX:-unset})"
-	exit 77
-fi
-lib=${VPCSC_LIBRARY:-${top_builddir:-.}/.libs/libvpcsc.so}
-if [ ! -f "$lib" ]; then
-	echo "FAIL: provider $lib not built"
-	exit 1
-fi
-
-work=$(mktemp -d /tmp/vpcsc-tool-XXXXXX)
-trap 'rm -rf "$work"' EXIT
-cat >"$work/opensc.conf" <<CONF
-app default {
-	reader_driver pcsc {
-		provider_library = "$lib";
-	}
-}
-CONF
-export OPENSC_CONF=$work/opensc.conf
-unset VPCSC_SCENARIO VPCSC_SCENARIO_JSON VPCSC_EVENT_LOG VPCSC_STATS_FILE VPCSC_SEED
-
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 expect() { # expect <description> <needle> <haystack>
 	case "$3" in
 	*"$2"*) echo "ok: $1" ;;
