@@ -1,0 +1,1 @@
+## src/soak/local.mk — the soak driver (filled by the soak work)
