@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "soak/ckr_name.hpp"
+
+#include <cstdio>
+
+namespace soak {
+
+std::string
+ckr_name(CK_RV rv)
+{
+	switch (rv) {
+#define SOAK_CKR(x)                                                                                          \
+	case CKR_##x:                                                                                        \
+		return #x
+		SOAK_CKR(OK);
+		SOAK_CKR(CANCEL);
+		SOAK_CKR(HOST_MEMORY);
+		SOAK_CKR(SLOT_ID_INVALID);
+		SOAK_CKR(GENERAL_ERROR);
+		SOAK_CKR(FUNCTION_FAILED);
+		SOAK_CKR(ARGUMENTS_BAD);
+		SOAK_CKR(ATTRIBUTE_TYPE_INVALID);
+		SOAK_CKR(DATA_INVALID);
+		SOAK_CKR(DATA_LEN_RANGE);
+		SOAK_CKR(DEVICE_ERROR);
+		SOAK_CKR(DEVICE_MEMORY);
+		SOAK_CKR(DEVICE_REMOVED);
+		SOAK_CKR(FUNCTION_CANCELED);
+		SOAK_CKR(FUNCTION_NOT_SUPPORTED);
+		SOAK_CKR(KEY_HANDLE_INVALID);
+		SOAK_CKR(KEY_TYPE_INCONSISTENT);
+		SOAK_CKR(KEY_FUNCTION_NOT_PERMITTED);
+		SOAK_CKR(MECHANISM_INVALID);
+		SOAK_CKR(MECHANISM_PARAM_INVALID);
+		SOAK_CKR(OBJECT_HANDLE_INVALID);
+		SOAK_CKR(OPERATION_ACTIVE);
+		SOAK_CKR(OPERATION_NOT_INITIALIZED);
+		SOAK_CKR(PIN_INCORRECT);
+		SOAK_CKR(PIN_LOCKED);
+		SOAK_CKR(SESSION_CLOSED);
+		SOAK_CKR(SESSION_HANDLE_INVALID);
+		SOAK_CKR(SIGNATURE_INVALID);
+		SOAK_CKR(TOKEN_NOT_PRESENT);
+		SOAK_CKR(TOKEN_NOT_RECOGNIZED);
+		SOAK_CKR(USER_NOT_LOGGED_IN);
+		SOAK_CKR(USER_ALREADY_LOGGED_IN);
+		SOAK_CKR(BUFFER_TOO_SMALL);
+		SOAK_CKR(CRYPTOKI_NOT_INITIALIZED);
+		SOAK_CKR(CRYPTOKI_ALREADY_INITIALIZED);
+#undef SOAK_CKR
+	default: {
+		char buf[32];
+		std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(rv));
+		return buf;
+	}
+	}
+}
+
+} // namespace soak
