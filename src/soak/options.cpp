@@ -98,7 +98,7 @@ usage_text() noexcept
 {
 	return "usage: soak-driver --module <prefix>/lib/opensc-pkcs11.so --token IMAGE\n"
 	       "         [--iterations N | --seconds S] [--warmup N] [--seed N] [--fault-every K]\n"
-	       "         [--faults LIST] [--late-ms MS] [--pin PIN] [--key-id HEX] [--require-pin-for-key]\n"
+	       "         [--faults LIST | --no-faults] [--late-ms MS] [--pin PIN] [--key-id HEX] [--require-pin-for-key]\n"
 	       "         [--vpcsc libvpcsc.so] [--label NAME] [--json FILE] [--work-dir DIR] [--opensc-debug N]\n"
 	       "Signs (SHA256-RSA-PKCS, verified with OpenSSL) in a loop on ONE session and key handle of the\n"
 	       "module over libvpcsc with a copy of the virtual ePass2003 IMAGE, injecting PC/SC faults\n"
@@ -169,6 +169,10 @@ parse_options(int argc, char **argv)
 			o.fault_every = parse_count(opt, arg(), 1, 1000000000);
 		} else if (opt == "--faults") {
 			o.faults = parse_fault_list(opt, arg());
+		} else if (opt == "--no-faults") {
+			if (has_value)
+				throw UsageError(opt + ": takes no value");
+			o.faults.clear();
 		} else if (opt == "--late-ms") {
 			o.late_ms = static_cast<unsigned long>(parse_count(opt, arg(), 0, 3600000));
 		} else if (opt == "--require-pin-for-key") {

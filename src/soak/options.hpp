@@ -26,7 +26,7 @@ struct Options {
 	std::uint64_t seed = 1;                  // --seed N
 	std::uint64_t fault_every = 10;          // --fault-every K (on average)
 	std::vector<FaultKind> faults = {FaultKind::ServiceLost, FaultKind::ServiceDownUp, FaultKind::ServiceUpLate,
-			FaultKind::CardReset};  // --faults LIST
+			FaultKind::CardReset};  // --faults LIST; --no-faults: empty
 	unsigned long late_ms = 400;            // --late-ms: card delay of service_up_late
 	bool require_pin_for_key = false;       // --require-pin-for-key
 	int opensc_debug = 0;                   // --opensc-debug N (log in the work dir)

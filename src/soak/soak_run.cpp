@@ -97,7 +97,11 @@ SoakRun::run()
 	setenv("OPENSC_CONF", dir.write_opensc_conf(options_.vpcsc, options_.opensc_debug).c_str(), 1);
 
 	VpcscLibrary vpcsc(options_.vpcsc);
-	vpcsc.reset(scenario(image));
+	try {
+		vpcsc.reset(scenario(image));
+	} catch (const SetupError &e) {
+		throw SetupError("--token: " + options_.token + ": not usable as a card image (" + e.what() + ")");
+	}
 
 	Pkcs11Module module(options_.module);
 	r.module_description = module.description();
