@@ -4,20 +4,21 @@
 
 TESTS += tests/soak/test_soak_smoke.sh
 dist_check_SCRIPTS += tests/soak/test_soak_smoke.sh
-EXTRA_DIST += tests/soak/common.sh
+EXTRA_DIST += tests/soak/common.sh tests/soak/soak.sh tests/soak/bench.sh
 
 # the smoke test runs the driver and personalises a token with vcard-tool + stock pkcs15-init
 check_soak_deps = soak-driver$(EXEEXT) libvpcsc.la vcard-tool$(EXEEXT)
 tests/soak/test_soak_smoke.log: $(check_soak_deps)
 
-## make soak [SOAK_SECONDS=60] [SOAK_SEED=1] [SOAK_FAULT_EVERY=10] [SOAK_FAULTS=...] [SOAK_TOKEN=image]
+## make soak [SOAK_SECONDS=60] [SOAK_WARMUP=7000] [SOAK_SEED=1] [SOAK_FAULT_EVERY=10] [SOAK_FAULTS=...] [SOAK_TOKEN=image]
 SOAK_SECONDS = 60
 SOAK_SEED = 1
 SOAK_FAULT_EVERY = 10
 SOAK_FAULTS = service_lost,service_down_up,service_up_late,card_reset
+SOAK_WARMUP = 7000
 soak: $(check_soak_deps) opensc
 	@$(AM_TESTS_ENVIRONMENT) SOAK_SECONDS='$(SOAK_SECONDS)' SOAK_SEED='$(SOAK_SEED)' \
-	SOAK_FAULT_EVERY='$(SOAK_FAULT_EVERY)' SOAK_FAULTS='$(SOAK_FAULTS)' SOAK_OUT='$(abs_top_builddir)/soak-results' \
+	SOAK_FAULT_EVERY='$(SOAK_FAULT_EVERY)' SOAK_FAULTS='$(SOAK_FAULTS)' SOAK_WARMUP='$(SOAK_WARMUP)' SOAK_OUT='$(abs_top_builddir)/soak-results' \
 	$(BASH) $(srcdir)/tests/soak/soak.sh
 
 ## make bench [BENCH_ITERATIONS=2000] [BENCH_ROUNDS=4]
