@@ -2,7 +2,12 @@
 ## own targets (never in make check): make soak (faults, stock vs patched side by side) and make bench
 ## (no faults, throughput/latency/RSS ratios patched vs stock). See src/soak/README.md.
 
-TESTS += tests/soak/test_soak_smoke.sh
+TESTS += tests/soak/test_soak_smoke.sh tests/soak/test_soak_histogram
+check_PROGRAMS += tests/soak/test_soak_histogram
+tests_soak_test_soak_histogram_SOURCES = tests/soak/test_soak_histogram.cpp src/soak/latency_histogram.cpp \
+	src/soak/fault_kind.cpp
+tests_soak_test_soak_histogram_CXXFLAGS = $(AM_CXXFLAGS) $(CMOCKA_CFLAGS)
+tests_soak_test_soak_histogram_LDADD = $(CMOCKA_LIBS)
 dist_check_SCRIPTS += tests/soak/test_soak_smoke.sh
 EXTRA_DIST += tests/soak/common.sh tests/soak/soak.sh tests/soak/bench.sh
 

@@ -36,10 +36,10 @@ done
 
 S=$out/stock.json P=$out/patched.json
 q() { jq -r "$2" "$1"; }
-row() { printf '  %-44s %22s %22s\n' "$1" "$(q "$S" "$2")" "$(q "$P" "$2")"; }
+row() { printf '  %-40s %30s %30s\n' "$1" "$(q "$S" "$2")" "$(q "$P" "$2")"; }
 echo
-printf '  %-44s %22s %22s\n' "" stock patched
-row "module" '.module_description | .[0:22]'
+printf '  %-40s %30s %30s\n' "" stock patched
+row "module" '.module_description | .[-30:]'
 row "operations" '.operations'
 row "OK %" '(100 * .outcomes.OK / ([.operations,1] | max) * 100 | round / 100 | tostring)'
 row "BADSIG" '.outcomes.BADSIG'
