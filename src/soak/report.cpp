@@ -53,6 +53,7 @@ to_json(const Options &o, const SoakResult &r)
 	j["warmup"] = {{"ok", r.warmup_ok}, {"failed", r.warmup_failed}};
 	j["operations"] = r.operations;
 	j["elapsed_s"] = r.elapsed_s;
+	j["cpu_s"] = r.cpu_s;
 	j["ops_per_s"] = r.elapsed_s > 0 ? static_cast<double>(r.operations) / r.elapsed_s : 0.0;
 
 	nlohmann::json outcomes = nlohmann::json::object();

@@ -53,6 +53,7 @@ struct SoakResult {
 	std::uint64_t warmup_ok = 0, warmup_failed = 0;
 	std::uint64_t operations = 0;
 	double elapsed_s = 0;
+	double cpu_s = 0; // process CPU time of the loop (the virtual card runs in this process too)
 
 	std::vector<std::string> outcome_names; // index: OutcomeRun::outcome
 	std::vector<std::uint64_t> outcome_counts;

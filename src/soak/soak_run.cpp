@@ -7,6 +7,8 @@
 #include <memory>
 #include <random>
 
+#include <time.h>
+
 #include <nlohmann/json.hpp>
 
 #include "soak/ckr_name.hpp"
@@ -31,6 +33,14 @@ std::uint64_t
 ns_between(Clock::time_point a, Clock::time_point b)
 {
 	return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count());
+}
+
+double
+cpu_seconds() noexcept
+{
+	timespec ts{};
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 std::string
@@ -145,6 +155,7 @@ SoakRun::run()
 	std::mt19937_64 rng(options_.seed);
 	bool faults_on = !options_.faults.empty();
 	std::size_t pending_from = 0; // fault_log entries [pending_from, used) wait for an OK
+	double cpu_start = cpu_seconds();
 	Clock::time_point start = Clock::now();
 	std::uint64_t limit_ns = options_.seconds ? static_cast<std::uint64_t>(*options_.seconds * 1e9) : UINT64_MAX;
 	std::uint64_t max_ops = options_.iterations ? *options_.iterations : UINT64_MAX;
@@ -208,6 +219,7 @@ SoakRun::run()
 		last_was_fault = false;
 	}
 	r.elapsed_s = static_cast<double>(ns_between(start, Clock::now())) / 1e9;
+	r.cpu_s = cpu_seconds() - cpu_start;
 
 	r.session_state_end = module.session_state();
 	r.rss_end_kib = rss_kib();

@@ -5,14 +5,14 @@
 # drift. Prints ops/s, latency p50/p99 and RSS for each, the patched/stock ratios and the targets:
 #   throughput ratio (patched/stock ops/s) >= BENCH_MIN_THROUGHPUT_RATIO (0.90)
 #   RSS ratio        (patched/stock RSS at the end) <= BENCH_MAX_RSS_RATIO (1.10)
-# Exit 0 only if both targets are met. Environment: BENCH_ITERATIONS (2000), BENCH_ROUNDS (4),
+# Exit 0 only if both targets are met. Environment: BENCH_ITERATIONS (2000), BENCH_ROUNDS (8),
 # BENCH_WARMUP (20 per process), SOAK_TOKEN, SOAK_OUT (the per-round JSON).
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/common.sh"
 soak_init
 iterations=${BENCH_ITERATIONS:-2000}
-rounds=${BENCH_ROUNDS:-4}
+rounds=${BENCH_ROUNDS:-8}
 warmup=${BENCH_WARMUP:-20}
 min_thr=${BENCH_MIN_THROUGHPUT_RATIO:-0.90}
 max_rss=${BENCH_MAX_RSS_RATIO:-1.10}
@@ -55,9 +55,9 @@ jq -s --arg min_thr "$min_thr" --arg max_rss "$max_rss" -r '
 def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 def r2: . * 100 | round / 100;
 def stats(v): [.[] | select(.label == v)] | {
-	ops: (map(.operations) | add), secs: (map(.elapsed_s) | add),
+	ops: (map(.operations) | add), secs: (map(.elapsed_s) | add), cpu: (map(.cpu_s) | add),
 	rounds: map(.ops_per_s), p50: (map(.latency_ns.ok.p50) | median), p99: (map(.latency_ns.ok.p99) | median),
-	rss: (map(.rss_kib.end) | median), rss_all: map(.rss_kib.end) } | .ops_s = .ops / .secs;
+	rss: (map(.rss_kib.end) | median), rss_all: map(.rss_kib.end) } | .ops_s = .ops / .secs | .cpu_ms = .cpu / .ops * 1000;
 (stats("stock")) as $s | (stats("patched")) as $p |
 ($p.ops_s / $s.ops_s) as $thr | ($p.rss / $s.rss) as $rss |
 "",
@@ -65,6 +65,7 @@ def stats(v): [.[] | select(.label == v)] | {
 "  signatures                          \($s.ops | tostring | (" " * (10 - length)) + .)   \($p.ops | tostring | (" " * (10 - length)) + .)",
 "  ops/s                               \($s.ops_s | r2 | tostring | (" " * (10 - length)) + .)   \($p.ops_s | r2 | tostring | (" " * (10 - length)) + .)   \($thr * 1000 | round / 1000)",
 "  ops/s per round, min..max  \("\($s.rounds | min | round)..\($s.rounds | max | round)" | (" " * (19 - length)) + .)   \("\($p.rounds | min | round)..\($p.rounds | max | round)" | (" " * (10 - length)) + .)",
+"  CPU ms per signature (all rounds)   \($s.cpu_ms * 1000 | round / 1000 | tostring | (" " * (10 - length)) + .)   \($p.cpu_ms * 1000 | round / 1000 | tostring | (" " * (10 - length)) + .)   \($p.cpu_ms / $s.cpu_ms * 1000 | round / 1000)",
 "  latency p50 ms (median of rounds)   \($s.p50 / 1e4 | round / 100 | tostring | (" " * (10 - length)) + .)   \($p.p50 / 1e4 | round / 100 | tostring | (" " * (10 - length)) + .)   \($p.p50 / $s.p50 * 1000 | round / 1000)",
 "  latency p99 ms (median of rounds)   \($s.p99 / 1e4 | round / 100 | tostring | (" " * (10 - length)) + .)   \($p.p99 / 1e4 | round / 100 | tostring | (" " * (10 - length)) + .)   \($p.p99 / $s.p99 * 1000 | round / 1000)",
 "  RSS KiB at end (median of rounds)   \($s.rss | tostring | (" " * (10 - length)) + .)   \($p.rss | tostring | (" " * (10 - length)) + .)   \($rss * 1000 | round / 1000)",

@@ -26,9 +26,9 @@ soak: $(check_soak_deps) opensc
 	SOAK_FAULT_EVERY='$(SOAK_FAULT_EVERY)' SOAK_FAULTS='$(SOAK_FAULTS)' SOAK_WARMUP='$(SOAK_WARMUP)' SOAK_OUT='$(abs_top_builddir)/soak-results' \
 	$(BASH) $(srcdir)/tests/soak/soak.sh
 
-## make bench [BENCH_ITERATIONS=2000] [BENCH_ROUNDS=4]
+## make bench [BENCH_ITERATIONS=2000] [BENCH_ROUNDS=8]
 BENCH_ITERATIONS = 2000
-BENCH_ROUNDS = 4
+BENCH_ROUNDS = 8
 bench: $(check_soak_deps) opensc
 	@$(AM_TESTS_ENVIRONMENT) BENCH_ITERATIONS='$(BENCH_ITERATIONS)' BENCH_ROUNDS='$(BENCH_ROUNDS)' \
 	SOAK_OUT='$(abs_top_builddir)/bench-results' $(BASH) $(srcdir)/tests/soak/bench.sh
