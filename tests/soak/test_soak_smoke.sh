@@ -12,6 +12,7 @@ soak_init
 work=$(mktemp -d "${TMPDIR:-/tmp}/soak-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 token=$(soak_token "$work") || exit 1
+token_sum=$(sha256sum <"$token")
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
@@ -93,6 +94,10 @@ bad "--json in a missing directory" --json "${M[@]}" "${T[@]}" --json "$work/no/
 bad "--vpcsc not a provider" --vpcsc "${M[@]}" "${T[@]}" --vpcsc "$token"
 bad "wrong --pin" --pin "${M[@]}" "${T[@]}" --pin 654321 --iterations 1
 bad "no key with --key-id" --key-id "${M[@]}" "${T[@]}" --key-id ff --iterations 1
+
+# the driver works on a copy: the user's image is never written (the runs above signed, lost PIN
+# tries with the wrong PIN, changed access conditions with --require-pin-for-key)
+if [ "$(sha256sum <"$token")" = "$token_sum" ]; then ok "the token image is unchanged"; else fail "the driver modified the token image"; fi
 
 echo "smoke: $fails failure(s)"
 [ $fails = 0 ]
