@@ -23,4 +23,6 @@ soak_driver_SOURCES = \
 soak_driver_CPPFLAGS = $(AM_CPPFLAGS) -I$(OPENSC_STOCK_SRC)/src/pkcs11 $(OPENSSL_CFLAGS) $(JSON_CFLAGS)
 soak_driver_LDADD = $(OPENSSL_LIBS) -ldl
 EXTRA_soak_driver_DEPENDENCIES = $(OPENSC_DIR)/stock/.installed
+# pkcs11.h exists only once the stock tree is unpacked: compile after it (soak-driver is built by `all`)
+$(soak_driver_OBJECTS): $(OPENSC_DIR)/stock/.installed
 EXTRA_DIST += src/soak/README.md

@@ -39,7 +39,7 @@ q() { jq -r "$2" "$1"; }
 row() { printf '  %-40s %30s %30s\n' "$1" "$(q "$S" "$2")" "$(q "$P" "$2")"; }
 echo
 printf '  %-40s %30s %30s\n' "" stock patched
-row "module" '.module_description | .[-30:]'
+row "module (OpenSC smartcard ...)" '.module_description | sub("^OpenSC smartcard "; "")'
 row "operations" '.operations'
 row "OK %" '(100 * .outcomes.OK / ([.operations,1] | max) * 100 | round / 100 | tostring)'
 row "BADSIG" '.outcomes.BADSIG'
