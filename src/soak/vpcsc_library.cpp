@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "soak/vpcsc_library.hpp"
+
+#include <dlfcn.h>
+
+#include "soak/error.hpp"
+
+namespace soak {
+
+namespace {
+
+template <typename Fn>
+void
+bind(void *dl, const char *name, Fn &fn)
+{
+	void *sym = dlsym(dl, name);
+	if (sym == nullptr)
+		throw SetupError(std::string("--vpcsc: ") + name + " not found: not a libvpcsc");
+	fn = reinterpret_cast<Fn>(sym);
+}
+
+} // namespace
+
+VpcscLibrary::VpcscLibrary(const std::string &path)
+{
+	dl_ = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+	if (dl_ == nullptr) {
+		const char *e = dlerror();
+		throw SetupError("--vpcsc: cannot load " + path + ": " + (e ? e : "?"));
+	}
+	bind(dl_, "vpcsc_reset", reset_);
+	bind(dl_, "vpcsc_service_lost", service_lost_);
+	bind(dl_, "vpcsc_service_down", service_down_);
+	bind(dl_, "vpcsc_service_up", service_up_);
+	bind(dl_, "vpcsc_service_up_late", service_up_late_);
+	bind(dl_, "vpcsc_card_reset", card_reset_);
+	bind(dl_, "vpcsc_calls", calls_);
+	bind(dl_, "vpcsc_live_contexts", live_contexts_);
+	bind(dl_, "vpcsc_live_handles", live_handles_);
+	bind(dl_, "vpcsc_zombie_handles", zombie_handles_);
+	bind(dl_, "vpcsc_open_transactions", open_transactions_);
+	bind(dl_, "vpcsc_apdus", apdus_);
+	bind(dl_, "vpcsc_injections", injections_);
+	bind(dl_, "vpcsc_last_error", last_error_);
+}
+
+void
+VpcscLibrary::reset(const std::string &scenario_json)
+{
+	if (reset_(scenario_json.c_str()) != 0) {
+		const char *e = last_error_();
+		throw SetupError(std::string("libvpcsc scenario: ") + (e ? e : "?"));
+	}
+}
+
+bool
+VpcscLibrary::inject(FaultKind kind, unsigned long late_ms)
+{
+	int rc = 0;
+	switch (kind) {
+	case FaultKind::ServiceLost:
+		rc = service_lost_();
+		break;
+	case FaultKind::ServiceDownUp:
+		rc = service_down_(0);
+		if (rc == 0)
+			rc = service_up_();
+		break;
+	case FaultKind::ServiceUpLate:
+		rc = service_down_(0);
+		if (rc == 0)
+			rc = service_up_late_(late_ms);
+		break;
+	case FaultKind::CardReset:
+		rc = card_reset_(0);
+		break;
+	case FaultKind::None:
+		break;
+	}
+	if (rc != 0) {
+		const char *e = last_error_();
+		error_ = std::string(fault_name(kind)) + ": " + (e ? e : "?");
+		return false;
+	}
+	return true;
+}
+
+ProviderCounts
+VpcscLibrary::counts() const noexcept
+{
+	ProviderCounts c;
+	c.contexts = live_contexts_();
+	c.handles = live_handles_();
+	c.zombie_handles = zombie_handles_();
+	c.open_transactions = open_transactions_();
+	return c;
+}
+
+long
+VpcscLibrary::apdus() const noexcept
+{
+	return apdus_();
+}
+
+long
+VpcscLibrary::injections() const noexcept
+{
+	return injections_();
+}
+
+long
+VpcscLibrary::calls(const char *entry_point) const noexcept
+{
+	return calls_(entry_point);
+}
+
+} // namespace soak
