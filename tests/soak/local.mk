@@ -34,3 +34,8 @@ bench: $(check_soak_deps) opensc
 	SOAK_OUT='$(abs_top_builddir)/bench-results' $(BASH) $(srcdir)/tests/soak/bench.sh
 
 .PHONY: soak bench
+
+# the result directories of make soak / make bench (mk/opensc.mk's clean-local runs this)
+clean-soak:
+	-rm -rf $(abs_top_builddir)/soak-results $(abs_top_builddir)/bench-results
+.PHONY: clean-soak
