@@ -151,6 +151,28 @@ e2e_table()
 	printf '%-36s | %-28s | %-28s\n' "service back -> first good signature" "$(col "$s" recovery)" "$(col "$p" recovery)"
 }
 
+# e2e_run_both RUNNER WORKDIR IMAGE: the scenario of RUNNER (e2e_run_ssh_variant, e2e_run_p11_variant)
+# on stock, then on patched if it is built, and the side-by-side table. Sets patched_ran (0 or 1).
+e2e_run_both()
+{
+	local runner=$1 work=$2 image=$3
+	"$runner" stock "$OPENSC_STOCK_PREFIX" "$work/stock" "$image"
+	patched_ran=0
+	if e2e_variant_available "${OPENSC_PATCHED_PREFIX:-}"; then
+		"$runner" patched "$OPENSC_PATCHED_PREFIX" "$work/patched" "$image"
+		patched_ran=1
+	fi
+	echo
+	e2e_table "$work/stock/result.env" "$work/patched/result.env"
+}
+
+# e2e_finish WORKDIR RC: keeps the logs of a failed test (RC 1), removes them otherwise; exits RC.
+e2e_finish()
+{
+	if [ "$2" = 1 ]; then echo "logs kept in $1"; else rm -rf "$1"; fi
+	exit "$2"
+}
+
 # e2e_verdict WORKDIR PATCHED_RAN: assert stock fails and patched survives; prints why; returns
 # 0 (as expected), 1 (not), 77 (stock as expected, patched not built).
 e2e_verdict()

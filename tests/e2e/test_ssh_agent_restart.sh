@@ -18,16 +18,7 @@ export E2E_RESTARTS=${E2E_RESTARTS:-4} E2E_SIGS=${E2E_SIGS:-3} E2E_DEADLINE=${E2
 echo "work directory (logs): $work"
 image=$(e2e_personalise "$work") || { echo "FAIL: could not personalise the virtual ePass2003"; exit 1; }
 
-e2e_run_ssh_variant stock "$OPENSC_STOCK_PREFIX" "$work/stock" "$image"
-patched_ran=0
-if e2e_variant_available "${OPENSC_PATCHED_PREFIX:-}"; then
-	e2e_run_ssh_variant patched "$OPENSC_PATCHED_PREFIX" "$work/patched" "$image"
-	patched_ran=1
-fi
-echo
-e2e_table "$work/stock/result.env" "$work/patched/result.env"
+e2e_run_both e2e_run_ssh_variant "$work" "$image"
 echo
 e2e_verdict "$work" "$patched_ran"
-rc=$?
-[ $rc = 1 ] && echo "logs kept in $work" || rm -rf "$work"
-exit $rc
+e2e_finish "$work" $?

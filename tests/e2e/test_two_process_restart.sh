@@ -26,14 +26,7 @@ export E2E_CLIENTS=2 E2E_RESTARTS=${E2E_RESTARTS:-4} E2E_DEADLINE=${E2E_DEADLINE
 echo "work directory (logs): $work"
 image=$(e2e_personalise "$work") || { echo "FAIL: could not personalise the virtual ePass2003"; exit 1; }
 
-e2e_run_p11_variant stock "$OPENSC_STOCK_PREFIX" "$work/stock" "$image"
-patched_ran=0
-if e2e_variant_available "${OPENSC_PATCHED_PREFIX:-}"; then
-	e2e_run_p11_variant patched "$OPENSC_PATCHED_PREFIX" "$work/patched" "$image"
-	patched_ran=1
-fi
-echo
-e2e_table "$work/stock/result.env" "$work/patched/result.env"
+e2e_run_both e2e_run_p11_variant "$work" "$image"
 for v in stock patched; do
 	f="$work/$v/result.env"
 	if [ ! -r "$f" ] || [ "$(e2e_result "$f" status)" != "done" ]; then continue; fi
@@ -100,5 +93,4 @@ for v in stock patched; do
 		echo "ok: $v: SM sessions clashed ($refused bare 6985/6988 answers, $auths mutual authentications)"
 	fi
 done
-[ $rc = 1 ] && echo "logs kept in $work" || rm -rf "$work"
-exit $rc
+e2e_finish "$work" "$rc"
