@@ -3,7 +3,8 @@
 TESTS += \
 	tests/build/test_tarball_checksum_refused.sh \
 	tests/build/test_check_patches.sh \
+	tests/build/test_master_series.sh \
 	tests/build/test_identity_stock_vs_patched.sh \
 	tests/build/test_opensc_unittests_patched.sh
-EXTRA_DIST += tests/build/test_tarball_checksum_refused.sh tests/build/test_check_patches.sh \
+EXTRA_DIST += tests/build/test_tarball_checksum_refused.sh tests/build/test_check_patches.sh tests/build/test_master_series.sh \
 	tests/build/test_identity_stock_vs_patched.sh tests/build/test_opensc_unittests_patched.sh

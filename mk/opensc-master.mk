@@ -1,0 +1,54 @@
+## The pinned OpenSC master snapshot (upstream/opensc-master.pin) for the upstream pull-request series
+## (patches/upstream-master/): stock-master and patched-master side by side, built on demand only
+## (nothing in `make check` needs them). doc/upstream-pr.md.
+
+OPENSC_MASTER_DIR = $(abs_top_builddir)/opensc-master
+OPENSC_MASTER_STOCK_PREFIX = $(OPENSC_MASTER_DIR)/stock/prefix
+OPENSC_MASTER_PATCHED_PREFIX = $(OPENSC_MASTER_DIR)/patched/prefix
+OPENSC_MASTER_PATCHES = $(srcdir)/patches/upstream-master
+OPENSC_MASTER_PATCH_FILES = $(addprefix $(OPENSC_MASTER_PATCHES)/,$(shell sed -e 's/\#.*//' $(OPENSC_MASTER_PATCHES)/series 2>/dev/null))
+MASTER_PATCH_TREE = $(abs_top_builddir)/master-patch-tree
+# An explicit tarball: make opensc-master OPENSC_MASTER_TARBALL=PATH
+OPENSC_MASTER_TARBALL =
+OPENSC_MASTER_FETCH = $(srcdir)/build-aux/opensc-master-fetch
+
+# The verified tarball's path (explicit, cache, beside the tree in ../shared/upstream, the archive URL)
+$(OPENSC_MASTER_DIR)/tarball: FORCE
+	@mkdir -p $(OPENSC_MASTER_DIR)
+	@$(OPENSC_MASTER_FETCH) $(if $(OPENSC_MASTER_TARBALL),--tarball '$(OPENSC_MASTER_TARBALL)') >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+$(OPENSC_MASTER_DIR)/stock/.installed: $(OPENSC_MASTER_DIR)/tarball $(srcdir)/build-aux/opensc-build
+	@rm -f $@
+	$(AM_V_GEN)$(OPENSC_BUILD) --variant stock --tarball "$$(cat $(OPENSC_MASTER_DIR)/tarball)" \
+		--verifier '$(abs_srcdir)/build-aux/opensc-master-fetch' --dir '$(OPENSC_MASTER_DIR)/stock' \
+		--jobs $(OPENSC_JOBS) -- $(OPENSC_CONFIGURE_FLAGS) --disable-man
+	@touch $@
+
+$(OPENSC_MASTER_DIR)/patched/.installed: $(OPENSC_MASTER_DIR)/tarball $(srcdir)/build-aux/opensc-build \
+		$(OPENSC_MASTER_PATCHES)/series $(OPENSC_MASTER_PATCH_FILES)
+	@rm -f $@
+	$(AM_V_GEN)$(OPENSC_BUILD) --variant patched --tarball "$$(cat $(OPENSC_MASTER_DIR)/tarball)" \
+		--verifier '$(abs_srcdir)/build-aux/opensc-master-fetch' --dir '$(OPENSC_MASTER_DIR)/patched' \
+		--patches '$(abs_srcdir)/patches/upstream-master' --jobs $(OPENSC_JOBS) -- $(OPENSC_CONFIGURE_FLAGS) --disable-man
+	@touch $@
+
+opensc-master-stock: $(OPENSC_MASTER_DIR)/stock/.installed
+opensc-master-patched: $(OPENSC_MASTER_DIR)/patched/.installed
+opensc-master: opensc-master-stock opensc-master-patched
+
+## The master series' patch queue (doc/building.md): same commands as for patches/, other names
+master-patch-tree: $(OPENSC_MASTER_DIR)/tarball
+	@PATCH_QUEUE_DEP3=0 $(BASH) $(srcdir)/build-aux/patch-queue tree "$$(cat $(OPENSC_MASTER_DIR)/tarball)" '$(OPENSC_MASTER_PATCHES)' '$(MASTER_PATCH_TREE)'
+
+export-master-patches:
+	@PATCH_QUEUE_DEP3=0 $(BASH) $(srcdir)/build-aux/patch-queue export '$(MASTER_PATCH_TREE)' '$(OPENSC_MASTER_PATCHES)'
+
+check-master-patches: $(OPENSC_MASTER_DIR)/tarball
+	@PATCH_QUEUE_DEP3=0 $(BASH) $(srcdir)/build-aux/patch-queue check "$$(cat $(OPENSC_MASTER_DIR)/tarball)" '$(OPENSC_MASTER_PATCHES)'
+
+clean-opensc-master:
+	-rm -rf $(OPENSC_MASTER_DIR)
+
+.PHONY: opensc-master opensc-master-stock opensc-master-patched master-patch-tree export-master-patches \
+	check-master-patches clean-opensc-master
