@@ -52,3 +52,18 @@ clean-opensc-master:
 
 .PHONY: opensc-master opensc-master-stock opensc-master-patched master-patch-tree export-master-patches \
 	check-master-patches clean-opensc-master
+
+## Each commit of the master series builds with -Werror and master's whole `make check` passes after the
+## last one; three configurations: gcc, gcc with --enable-piv-sm (an upstream CI configuration), clang.
+## Long (three OpenSC builds); not in `make check`.
+MASTER_WERROR_RUN = $(BASH) $(srcdir)/build-aux/check-patches-werror --tarball "$$(cat $(OPENSC_MASTER_DIR)/tarball)" \
+	--verifier '$(abs_srcdir)/build-aux/opensc-master-fetch' --patches '$(abs_srcdir)/patches/upstream-master' \
+	--jobs $(OPENSC_JOBS) --full-check
+check-master-series: $(OPENSC_MASTER_DIR)/tarball
+	@set -e; \
+	$(MASTER_WERROR_RUN) --dir '$(OPENSC_MASTER_DIR)/werror-gcc' -- $(OPENSC_CONFIGURE_FLAGS) --disable-man; \
+	$(MASTER_WERROR_RUN) --dir '$(OPENSC_MASTER_DIR)/werror-piv-sm' -- $(OPENSC_CONFIGURE_FLAGS) --disable-man --enable-piv-sm; \
+	if command -v clang >/dev/null 2>&1; then \
+		$(MASTER_WERROR_RUN) --dir '$(OPENSC_MASTER_DIR)/werror-clang' -- $(OPENSC_CONFIGURE_FLAGS) --disable-man CC=clang; \
+	else echo "check-master-series: clang not installed; the clang configuration was not run"; fi
+.PHONY: check-master-series
