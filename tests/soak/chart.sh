@@ -20,6 +20,9 @@ for v in stock patched; do
 		([1, (($n + 59) / 60 | floor), ((0.5 / $t.bucket_s) | ceil)] | max) as $f |
 		range(0; $n; $f) as $i | ([$t.ok[$i:$i + $f][]] | add) as $ok | ([$t.ok[$i:$i + $f]] | .[0] | length) as $k |
 		"\(($i + $k / 2) * $t.bucket_s) \($ok / ($k * $t.bucket_s))"' "$j" >"$d/$v.rate"
+	# the faults of the whole run (the timeline's buckets with a fault; fault_log holds the first 4096)
+	jq -r '.timeline as $t | range(0; $t.faults | length) as $i | select($t.faults[$i] > 0) | "\(($i + 0.5) * $t.bucket_s)"' \
+		"$j" >"$d/$v.marks"
 	# one line per applied fault: time, latency of the next operation (ms), that operation OK (1/0), kind
 	jq -r '.fault_log[] | select(.applied) | "\(.t_s) \([.first_op_ms, 0.001] | max) \(if .first_op_ok then 1 else 0 end) \(.kind)"' \
 		"$j" >"$d/$v.faults"
@@ -59,11 +62,11 @@ GP
 	cat <<GP
 plot "$d/patched.rate" using 1:2 with lines lw 2 lc rgb '#1f77b4' title "patched: OK/s", \\
      "$d/stock.rate" using 1:2 with lines lw 2 lc rgb '#d62728' title "stock: OK/s", \\
-     "$d/patched.faults" using 1:(0.07*$ymax) with points pt 9 ps 0.6 lc rgb '#1f77b4' title "fault (patched run)", \\
-     "$d/stock.faults" using 1:(0.03*$ymax) with points pt 11 ps 0.6 lc rgb '#d62728' title "fault (stock run)"
+     "$d/patched.marks" using 1:(0.07*$ymax) with points pt 9 ps 0.6 lc rgb '#1f77b4' title "fault (patched run)", \\
+     "$d/stock.marks" using 1:(0.03*$ymax) with points pt 11 ps 0.6 lc rgb '#d62728' title "fault (stock run)"
 unset arrow 1
 unset label 1
-set title "Latency of the first operation after each fault (failed: x)"
+set title "Latency of the first operation after each fault (failed: x; the first 4096 faults of each run)"
 set ylabel "ms (log scale)"
 set logscale y
 set yrange [*:*]

@@ -95,7 +95,7 @@ row "latency p50 ms (OK ops)" 'if .latency_ns.ok.count > 0 then .latency_ns.ok.p
 row "latency p99 ms (OK ops)" 'if .latency_ns.ok.count > 0 then .latency_ns.ok.p99 / 1e4 | round / 100 else "-" end'
 echo "  counts per ordinary signature (PC/SC calls by entry point; APDUs)"
 row "  PC/SC calls" '.per_signature | "\(.pcsc_calls_total) (\(.signatures) signatures)"'
-for ep in $(jq -r '[.per_signature.pcsc_calls, .faults.recovery.pcsc_calls | keys[]] | unique[]' "$S" "$P" | sort -u); do
+for ep in $(jq -r '.per_signature.pcsc_calls | keys[]' "$S" "$P" | sort -u); do
 	row "    $ep" ".per_signature.pcsc_calls.\"$ep\" // 0"
 done
 row "  APDUs" '.per_signature | "\(.apdus_total) (\(.apdus | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", ")))"'
