@@ -9,7 +9,7 @@ tests_soak_test_soak_histogram_SOURCES = tests/soak/test_soak_histogram.cpp src/
 tests_soak_test_soak_histogram_CXXFLAGS = $(AM_CXXFLAGS) $(CMOCKA_CFLAGS)
 tests_soak_test_soak_histogram_LDADD = $(CMOCKA_LIBS)
 dist_check_SCRIPTS += tests/soak/test_soak_smoke.sh
-EXTRA_DIST += tests/soak/common.sh tests/soak/soak.sh tests/soak/bench.sh tests/soak/chart.sh
+EXTRA_DIST += tests/soak/common.sh tests/soak/soak.sh tests/soak/bench.sh tests/soak/chart.sh build-aux/extra-packages
 
 # the smoke test runs the driver and personalises a token with vcard-tool + stock pkcs15-init
 check_soak_deps = soak-driver$(EXEEXT) libvpcsc.la vcard-tool$(EXEEXT)
