@@ -360,6 +360,43 @@ vpcsc_zombie_handles(void)
 }
 
 long
+vpcsc_dead_contexts(void)
+{
+	return guard_api(-1L, [] { return static_cast<long>(service().dead_contexts()); });
+}
+
+long
+vpcsc_dead_handles(void)
+{
+	return guard_api(-1L, [] { return static_cast<long>(service().dead_handles()); });
+}
+
+long
+vpcsc_apdus_by_header(unsigned cla, unsigned ins)
+{
+	return guard_api(-1L, [&] { return static_cast<long>(service().apdus_by_header(cla, ins)); });
+}
+
+const char *
+vpcsc_entry_point_name(unsigned i)
+{
+	if (i >= fault::entry_point_count)
+		return nullptr;
+	return fault::entry_point_name(static_cast<fault::EntryPoint>(i));
+}
+
+int
+vpcsc_counters(unsigned long long *calls, unsigned long ncalls, unsigned long long *apdus_by_ins, unsigned long nins)
+{
+	return guard_api(-1, [&] {
+		if ((calls == nullptr && ncalls != 0) || (apdus_by_ins == nullptr && nins != 0))
+			throw std::invalid_argument("counters: NULL buffer");
+		service().snapshot(calls, ncalls, apdus_by_ins, nins);
+		return 0;
+	});
+}
+
+long
 vpcsc_open_transactions(void)
 {
 	return guard_api(-1L, [] { return static_cast<long>(service().open_transactions()); });

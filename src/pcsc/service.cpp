@@ -165,6 +165,7 @@ Service::load(Scenario scenario)
 	for (auto &r : results_)
 		r.clear();
 	apdus_ = 0;
+	std::fill(std::begin(apdus_by_ins_), std::end(apdus_by_ins_), 0);
 	api_injections_ = 0;
 	down_ = false;
 	down_until_set_ = false;
@@ -1099,6 +1100,8 @@ Service::send_apdu(Reader &r, const vcard::Bytes &command)
 {
 	vcard::Bytes response = r.card->process(command);
 	apdus_++;
+	if (command.size() >= 2)
+		apdus_by_ins_[(command[0] & 0x80 ? 256 : 0) + command[1]]++;
 	return response;
 }
 
@@ -1254,6 +1257,43 @@ Service::zombie_handles() const
 }
 
 std::size_t
+Service::dead_contexts() const
+{
+	Lock lk(mutex_);
+	return static_cast<std::size_t>(
+		std::count_if(contexts_.begin(), contexts_.end(), [](const auto &c) { return c.second.dead; }));
+}
+
+std::size_t
+Service::dead_handles() const
+{
+	Lock lk(mutex_);
+	return static_cast<std::size_t>(std::count_if(handles_.begin(), handles_.end(), [this](const auto &h) {
+		auto c = contexts_.find(h.second.ctx);
+		return c == contexts_.end() || c->second.dead;
+	}));
+}
+
+std::uint64_t
+Service::apdus_by_header(unsigned cla, unsigned ins) const
+{
+	if (cla > 0xFF || ins > 0xFF)
+		throw fault::ConfigError("header", "CLA and INS are bytes (0..255)");
+	Lock lk(mutex_);
+	return apdus_by_ins_[(cla & 0x80 ? 256 : 0) + ins];
+}
+
+void
+Service::snapshot(unsigned long long *calls, std::size_t ncalls, unsigned long long *by_ins, std::size_t nins) const
+{
+	Lock lk(mutex_);
+	for (std::size_t i = 0; i < ncalls && i < fault::entry_point_count; i++)
+		calls[i] = calls_[i];
+	for (std::size_t i = 0; i < nins && i < apdu_header_slots; i++)
+		by_ins[i] = apdus_by_ins_[i];
+}
+
+std::size_t
 Service::open_transactions() const
 {
 	Lock lk(mutex_);
@@ -1290,6 +1330,14 @@ Service::stats() const
 	j["live_contexts"] = contexts_.size();
 	j["live_handles"] = handles_.size();
 	j["zombie_handles"] = zombies_.size();
+	j["dead_contexts"] = std::count_if(contexts_.begin(), contexts_.end(), [](const auto &c) { return c.second.dead; });
+	j["apdus_by_ins"] = nlohmann::json::object();
+	for (unsigned i = 0; i < apdu_header_slots; i++)
+		if (apdus_by_ins_[i] != 0) {
+			char key[8];
+			std::snprintf(key, sizeof key, "%s%02X", i < 256 ? "" : "8x", i & 0xFF);
+			j["apdus_by_ins"][key] = apdus_by_ins_[i];
+		}
 	j["open_transactions"] =
 		std::count_if(readers_.begin(), readers_.end(), [](const Reader &r) { return r.tx_owner != 0; });
 	j["apdus"] = apdus_;

@@ -87,6 +87,17 @@ public:
 	std::size_t live_contexts() const;
 	std::size_t live_handles() const;
 	std::size_t zombie_handles() const;
+	// Contexts the service lost but the caller has not released yet, and their handles
+	// (counted in live_contexts()/live_handles() too).
+	std::size_t dead_contexts() const;
+	std::size_t dead_handles() const;
+	// Command APDUs sent to cards, by class and INS byte of the header: index ins for the
+	// interindustry class (CLA bit 8 clear), 256 + ins for the proprietary class (CLA 80..FE).
+	// ISO 7816-4 secure messaging keeps both in clear (it only sets CLA bits 3-4).
+	static constexpr std::size_t apdu_header_slots = 512;
+	std::uint64_t apdus_by_header(unsigned cla, unsigned ins) const;
+	// calls per entry point (entry_point order) and commands by class and INS, under one lock.
+	void snapshot(unsigned long long *calls, std::size_t ncalls, unsigned long long *by_ins, std::size_t nins) const;
 	std::size_t open_transactions() const;
 	std::uint64_t apdus() const;
 	std::uint64_t injections() const;
@@ -165,6 +176,7 @@ private:
 	std::uint64_t calls_[fault::entry_point_count] = {};
 	std::map<LONG, std::uint64_t> results_[fault::entry_point_count];
 	std::uint64_t apdus_ = 0;
+	std::uint64_t apdus_by_ins_[apdu_header_slots] = {};
 	std::uint64_t api_injections_ = 0;
 	std::uint64_t insertion_seq_ = 0;
 	long next_id_ = 0x5C000001;

@@ -52,9 +52,28 @@ long vpcsc_live_contexts(void);
 long vpcsc_live_handles(void);
 /* Handles of released dead contexts that still answer SCARD_E_NO_SERVICE. */
 long vpcsc_zombie_handles(void);
+/* Contexts the service lost (service_lost, service_down) that the caller has
+ * not released yet, and the handles on them: counted in live_contexts/
+ * live_handles too, so live - dead is what still works. */
+long vpcsc_dead_contexts(void);
+long vpcsc_dead_handles(void);
 long vpcsc_open_transactions(void);
 long vpcsc_apdus(void);
 long vpcsc_injections(void);
+/* Command APDUs sent to the cards with this INS in the class of cla: the
+ * interindustry class (CLA bit 8 clear) or the proprietary one (CLA 80..FE);
+ * secure messaging keeps both in clear. -1 for a value > 255. */
+long vpcsc_apdus_by_header(unsigned cla, unsigned ins);
+/* The entry point counted at index i by vpcsc_counters ("SCardEstablishContext",
+ * ...); NULL past the last one. */
+const char *vpcsc_entry_point_name(unsigned i);
+/* A consistent snapshot (one lock) of the calls per entry point (calls[i]
+ * for entry point i, up to ncalls) and of the command APDUs by class and INS
+ * (apdus_by_ins[ins] for the interindustry class, apdus_by_ins[256 + ins]
+ * for the proprietary class; up to nins <= 512). Cheap enough to call around
+ * every operation. */
+int vpcsc_counters(unsigned long long *calls, unsigned long ncalls, unsigned long long *apdus_by_ins,
+		   unsigned long nins);
 
 /* All of the above (and per-reader state) as a JSON document; free the
  * string with vpcsc_free(). NULL on error. */

@@ -7,8 +7,8 @@ namespace soak {
 
 namespace {
 
-constexpr std::array<FaultKind, 5> all_faults = {FaultKind::ServiceLost, FaultKind::ServiceDownUp,
-		FaultKind::ServiceUpLate, FaultKind::CardReset, FaultKind::None};
+constexpr std::array<FaultKind, 6> all_faults = {FaultKind::ServiceLost, FaultKind::ServiceDownUp,
+		FaultKind::ServiceUpLate, FaultKind::CardReset, FaultKind::ServiceOutage, FaultKind::None};
 
 } // namespace
 
@@ -24,6 +24,8 @@ fault_name(FaultKind kind) noexcept
 		return "service_up_late";
 	case FaultKind::CardReset:
 		return "card_reset";
+	case FaultKind::ServiceOutage:
+		return "service_outage";
 	case FaultKind::None:
 		return "none";
 	}

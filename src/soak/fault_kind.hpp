@@ -11,7 +11,8 @@ enum class FaultKind {
 	ServiceLost,   // vpcsc_service_lost(): pcsc-lite/ctkpcscd restart, the card stays powered
 	ServiceDownUp, // vpcsc_service_down(0) + vpcsc_service_up(): pcscd restart, card power-cycled
 	ServiceUpLate, // as ServiceDownUp, the card reported late (vpcsc_service_up_late(late_ms))
-	CardReset,     // vpcsc_card_reset(0): a warm reset by another process
+	CardReset,     // vpcsc_card_reset(reader): a warm reset by another process
+	ServiceOutage, // vpcsc_service_down(0), --outage-ms with no operation (pollers still poll), vpcsc_service_up()
 	None,          // nothing (a control: counted like a fault)
 };
 

@@ -5,6 +5,7 @@
 noinst_PROGRAMS += soak-driver
 soak_driver_SOURCES = \
 	src/soak/main.cpp \
+	src/soak/apdu_kind.cpp src/soak/apdu_kind.hpp \
 	src/soak/ckr_name.cpp src/soak/ckr_name.hpp \
 	src/soak/error.hpp \
 	src/soak/fault_kind.cpp src/soak/fault_kind.hpp \

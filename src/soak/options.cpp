@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,14 +98,20 @@ const char *
 usage_text() noexcept
 {
 	return "usage: soak-driver --module <prefix>/lib/opensc-pkcs11.so --token IMAGE\n"
-	       "         [--iterations N | --seconds S] [--warmup N] [--seed N] [--fault-every K]\n"
-	       "         [--faults LIST | --no-faults] [--late-ms MS] [--pin PIN] [--key-id HEX] [--require-pin-for-key]\n"
+	       "         [--iterations N] [--seconds S] [--faults N] [--warmup N] [--seed N] [--fault-every K]\n"
+	       "         [--fault-kinds LIST | --no-faults] [--late-ms MS] [--outage-ms MS] [--pin PIN] [--key-id HEX] [--require-pin-for-key]\n"
+	       "         [--readers N] [--sessions N] [--poller] [--poll-interval-ms MS] [--progress | --no-progress]\n"
+	       "         [--apdu-log-capacity N] [--apdu-log FILE]\n"
 	       "         [--vpcsc libvpcsc.so] [--label NAME] [--json FILE] [--work-dir DIR] [--opensc-debug N]\n"
-	       "Signs (SHA256-RSA-PKCS, verified with OpenSSL) in a loop on ONE session and key handle of the\n"
-	       "module over libvpcsc with a copy of the virtual ePass2003 IMAGE, injecting PC/SC faults\n"
-	       "between operations. LIST: comma-separated of service_lost, service_down_up, service_up_late,\n"
-	       "card_reset, none (default: all but none). Defaults: --iterations 100, --warmup 20, --seed 1,\n"
-	       "--fault-every 10, --late-ms 400, --pin 123456, --vpcsc $VPCSC_LIBRARY.\n"
+	       "Signs (SHA256-RSA-PKCS, verified with OpenSSL) in a loop on the same sessions and key handles of\n"
+	       "the module over libvpcsc with copies of the virtual ePass2003 IMAGE, injecting PC/SC faults\n"
+	       "between operations; counts PC/SC calls and APDUs per signature and per recovery.\n"
+	       "LIST: comma-separated of service_lost, service_down_up, service_up_late, card_reset,\n"
+	       "service_outage, none (default: the first four). --faults N: exactly N faults, the run ends --fault-every operations\n"
+	       "after the last (or at --iterations/--seconds, whichever comes first).\n"
+	       "Defaults: --iterations 100 (unless --seconds or --faults), --warmup 20, --seed 1, --fault-every 10,\n"
+	       "--late-ms 400, --outage-ms 200, --pin 123456, --readers 1, --sessions = --readers, --poll-interval-ms 20,\n"
+	       "--apdu-log-capacity 0, --vpcsc $VPCSC_LIBRARY; a progress line when stdout is a terminal.\n"
 	       "Exit: 0 it ran (whatever the outcomes), 1 internal error, 2 bad usage or setup error.\n";
 }
 
@@ -167,12 +174,43 @@ parse_options(int argc, char **argv)
 			o.seed = parse_count(opt, arg(), 0, UINT64_MAX);
 		} else if (opt == "--fault-every") {
 			o.fault_every = parse_count(opt, arg(), 1, 1000000000);
-		} else if (opt == "--faults") {
+		} else if (opt == "--fault-kinds") {
 			o.faults = parse_fault_list(opt, arg());
+		} else if (opt == "--faults") {
+			const std::string &v = arg();
+			if (!v.empty() && parse_fault(v.substr(0, v.find(','))))
+				throw UsageError("--faults: takes a count, not \"" + v + "\" (the kinds are --fault-kinds)");
+			o.fault_count = parse_count(opt, v, 1, 1000000000);
+		} else if (opt == "--readers") {
+			o.readers = static_cast<unsigned>(parse_count(opt, arg(), 1, 16));
+		} else if (opt == "--sessions") {
+			o.sessions = static_cast<unsigned>(parse_count(opt, arg(), 1, 64));
+		} else if (opt == "--poller") {
+			if (has_value)
+				throw UsageError(opt + ": takes no value");
+			o.poller = true;
+		} else if (opt == "--poll-interval-ms") {
+			o.poll_interval_ms = static_cast<unsigned long>(parse_count(opt, arg(), 0, 60000));
+		} else if (opt == "--progress" || opt == "--no-progress") {
+			if (has_value)
+				throw UsageError(opt + ": takes no value");
+			o.progress = opt == "--progress" ? Options::Progress::On : Options::Progress::Off;
+		} else if (opt == "--apdu-log-capacity") {
+			o.apdu_log_capacity = parse_count(opt, arg(), 0, 100000000);
+		} else if (opt == "--apdu-log") {
+			o.apdu_log = arg();
+			if (o.apdu_log.empty())
+				throw UsageError("--apdu-log: empty path");
+			if (std::FILE *f = std::fopen(o.apdu_log.c_str(), "a"))
+				std::fclose(f);
+			else
+				throw UsageError("--apdu-log: cannot write " + o.apdu_log);
 		} else if (opt == "--no-faults") {
 			if (has_value)
 				throw UsageError(opt + ": takes no value");
 			o.faults.clear();
+		} else if (opt == "--outage-ms") {
+			o.outage_ms = static_cast<unsigned long>(parse_count(opt, arg(), 0, 3600000));
 		} else if (opt == "--late-ms") {
 			o.late_ms = static_cast<unsigned long>(parse_count(opt, arg(), 0, 3600000));
 		} else if (opt == "--require-pin-for-key") {
@@ -204,7 +242,14 @@ parse_options(int argc, char **argv)
 	} else {
 		require_readable_file("--vpcsc", o.vpcsc);
 	}
-	if (!o.iterations && !o.seconds)
+	if (o.sessions == 0)
+		o.sessions = o.readers;
+	if (o.sessions < o.readers)
+		throw UsageError("--sessions: " + std::to_string(o.sessions) + " is fewer than --readers " +
+				std::to_string(o.readers) + " (every token gets at least one session)");
+	if (o.fault_count && o.faults.empty())
+		throw UsageError("--faults: " + std::to_string(*o.fault_count) + " faults asked for, but --no-faults");
+	if (!o.iterations && !o.seconds && !o.fault_count)
 		o.iterations = 100;
 	return o;
 }

@@ -37,31 +37,34 @@ public:
 
 	// C_GetInfo's library description, e.g. "OpenSC smartcard framework"
 	std::string description() const;
-	// The first slot with a token, a R/W session on it; throws SetupError.
-	void open_session();
-	// C_Login(CKU_USER); throws SetupError. Called once.
-	void login(const std::string &pin);
+	// The slots with a token (C_GetSlotList(CK_TRUE)); throws SetupError.
+	std::vector<CK_SLOT_ID> token_slots();
+	// A R/W session on the slot; throws SetupError.
+	CK_SESSION_HANDLE open_session(CK_SLOT_ID slot);
+	// C_Login(CKU_USER) on the session (its token); throws SetupError. Called once per token.
+	void login(CK_SESSION_HANDLE session, const std::string &pin);
 	// The RSA private key with CKA_SIGN (the one with CKA_ID == id_hex if given) and its public
 	// values (public key object with the same CKA_ID, else the private key's own attributes).
-	SigningKey find_signing_key(const std::string &id_hex);
+	SigningKey find_signing_key(CK_SESSION_HANDLE session, const std::string &id_hex);
 	// C_SignInit + C_Sign (CKM_SHA256_RSA_PKCS) on the session; never throws.
-	SignResult sign(CK_OBJECT_HANDLE key, const std::vector<std::uint8_t> &data, std::uint8_t *sig,
-			std::size_t sig_size) noexcept;
+	SignResult sign(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key, const std::vector<std::uint8_t> &data,
+			std::uint8_t *sig, std::size_t sig_size) noexcept;
 	// C_GetSessionInfo's state ("RW_USER": still logged in) or its error; never throws.
-	std::string session_state() const;
+	std::string session_state(CK_SESSION_HANDLE session) const;
+	// The function list, for the poller thread (the module is initialised with CKF_OS_LOCKING_OK).
+	CK_FUNCTION_LIST_PTR functions() const noexcept { return f_; }
 	// C_Finalize now (idempotent); returns its rv.
 	CK_RV finalize() noexcept;
 	long login_calls() const noexcept { return login_calls_; }
 
 private:
-	std::vector<CK_OBJECT_HANDLE> find(CK_ATTRIBUTE *tmpl, CK_ULONG count);
-	std::vector<std::uint8_t> attribute(CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type);
+	std::vector<CK_OBJECT_HANDLE> find(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count);
+	std::vector<std::uint8_t> attribute(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type);
 
 	std::string path_;
 	void *dl_ = nullptr;
 	CK_FUNCTION_LIST_PTR f_ = nullptr;
 	bool initialized_ = false;
-	CK_SESSION_HANDLE session_ = CK_INVALID_HANDLE;
 	long login_calls_ = 0;
 };
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "soak/vpcsc_library.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <dlfcn.h>
 
 #include "soak/error.hpp"
@@ -38,6 +41,13 @@ VpcscLibrary::VpcscLibrary(const std::string &path)
 	bind(dl_, "vpcsc_live_contexts", live_contexts_);
 	bind(dl_, "vpcsc_live_handles", live_handles_);
 	bind(dl_, "vpcsc_zombie_handles", zombie_handles_);
+	bind(dl_, "vpcsc_dead_contexts", dead_contexts_);
+	bind(dl_, "vpcsc_dead_handles", dead_handles_);
+	bind(dl_, "vpcsc_counters", counters_);
+	bind(dl_, "vpcsc_entry_point_name", entry_point_name_);
+	for (unsigned i = 0; i < pcsc_entry_points; i++)
+		if (entry_point_name_(i) == nullptr)
+			throw SetupError("--vpcsc: " + path + " counts fewer PC/SC entry points than this driver");
 	bind(dl_, "vpcsc_open_transactions", open_transactions_);
 	bind(dl_, "vpcsc_apdus", apdus_);
 	bind(dl_, "vpcsc_injections", injections_);
@@ -54,7 +64,7 @@ VpcscLibrary::reset(const std::string &scenario_json)
 }
 
 bool
-VpcscLibrary::inject(FaultKind kind, unsigned long late_ms)
+VpcscLibrary::inject(FaultKind kind, unsigned long late_ms, unsigned reader, unsigned long outage_ms)
 {
 	int rc = 0;
 	switch (kind) {
@@ -72,7 +82,14 @@ VpcscLibrary::inject(FaultKind kind, unsigned long late_ms)
 			rc = service_up_late_(late_ms);
 		break;
 	case FaultKind::CardReset:
-		rc = card_reset_(0);
+		rc = card_reset_(reader);
+		break;
+	case FaultKind::ServiceOutage:
+		rc = service_down_(0);
+		if (rc == 0) {
+			std::this_thread::sleep_for(std::chrono::milliseconds(outage_ms));
+			rc = service_up_();
+		}
 		break;
 	case FaultKind::None:
 		break;
@@ -92,6 +109,8 @@ VpcscLibrary::counts() const noexcept
 	c.contexts = live_contexts_();
 	c.handles = live_handles_();
 	c.zombie_handles = zombie_handles_();
+	c.dead_contexts = dead_contexts_();
+	c.dead_handles = dead_handles_();
 	c.open_transactions = open_transactions_();
 	return c;
 }
@@ -106,6 +125,19 @@ long
 VpcscLibrary::injections() const noexcept
 {
 	return injections_();
+}
+
+bool
+VpcscLibrary::counters(CallCounters &out) const noexcept
+{
+	return counters_(out.calls.data(), out.calls.size(), out.apdus_by_ins.data(), out.apdus_by_ins.size()) == 0;
+}
+
+const char *
+VpcscLibrary::entry_point_name(std::size_t i) const noexcept
+{
+	const char *name = i < pcsc_entry_points ? entry_point_name_(static_cast<unsigned>(i)) : nullptr;
+	return name ? name : "?";
 }
 
 long

@@ -46,9 +46,9 @@ WorkDir::~WorkDir()
 }
 
 std::string
-WorkDir::copy_image(const std::string &image) const
+WorkDir::copy_image(const std::string &image, const std::string &name) const
 {
-	std::string dest = path_ + "/token.img";
+	std::string dest = path_ + "/" + name;
 	std::error_code ec;
 	fs::copy_file(image, dest, fs::copy_options::overwrite_existing, ec);
 	if (ec)

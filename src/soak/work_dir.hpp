@@ -17,7 +17,7 @@ public:
 
 	const std::string &path() const noexcept { return path_; }
 	// Copies the user's image into the directory (the copy is what the card writes to).
-	std::string copy_image(const std::string &image) const;
+	std::string copy_image(const std::string &image, const std::string &name = "token.img") const;
 	// opensc.conf pointing the pcsc reader driver at the provider; returns its path.
 	std::string write_opensc_conf(const std::string &vpcsc, int debug) const;
 

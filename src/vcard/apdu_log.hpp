@@ -26,7 +26,10 @@ public:
 
 	// Empty path: memory only. The file is appended to, never truncated.
 	void set_file(const std::string &path) { path_ = path; }
-	void set_capacity(std::size_t n) { capacity_ = n; }
+	// How many entries stay in memory: when full, the older half is dropped (so between n/2 and n
+	// are kept). 0: none (the file, if any, still gets every APDU).
+	void set_capacity(std::size_t n);
+	std::size_t capacity() const { return capacity_; }
 	void add(Side side, Dir dir, const Bytes &bytes);
 	const std::vector<Entry> &entries() const { return entries_; }
 	void clear() { entries_.clear(); }
@@ -36,7 +39,10 @@ public:
 private:
 	std::vector<Entry> entries_;
 	std::string path_;
-	std::size_t capacity_ = 100000;
+	std::size_t capacity_ = kDefaultCapacity;
+
+public:
+	static constexpr std::size_t kDefaultCapacity = 100000;
 	std::uint64_t seq_ = 0;
 };
 

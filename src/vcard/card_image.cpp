@@ -122,6 +122,16 @@ std::unique_ptr<Epass2003Card> open_epass2003_image(const std::string &path)
 	if (const char *log = std::getenv(kApduLogEnv))
 		if (*log)
 			card->log().set_file(log);
+	if (const char *cap = std::getenv(kApduLogCapacityEnv)) {
+		if (*cap) {
+			char *end = nullptr;
+			errno = 0;
+			unsigned long long n = std::strtoull(cap, &end, 10);
+			if (errno != 0 || *end != '\0' || *cap < '0' || *cap > '9' || n > 100000000ULL)
+				throw Error(std::string(kApduLogCapacityEnv) + ": not an APDU count 0..100000000: \"" + cap + "\"");
+			card->log().set_capacity(static_cast<std::size_t>(n));
+		}
+	}
 	return card;
 }
 

@@ -23,6 +23,9 @@ constexpr int kImageVersion = 1;
 
 // Environment variable naming a JSON-lines APDU log file.
 constexpr const char *kApduLogEnv = "VCARD_APDU_LOG";
+// Environment variable: how many APDUs the card keeps in memory (ApduLog capacity, default 100000;
+// 0: none). A long-running process (the soak driver) sets it so its RSS is not the log's.
+constexpr const char *kApduLogCapacityEnv = "VCARD_APDU_LOG_CAPACITY";
 
 void write_image_atomic(const std::string &path, const nlohmann::json &doc);
 

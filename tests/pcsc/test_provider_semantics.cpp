@@ -3,6 +3,7 @@
 // ListReaders, Status, GetStatusChange, Cancel, threads.
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
 
 #include "common.hpp"
@@ -525,6 +526,53 @@ test_provider_removed_card_reports_removed_until_reconnect(void **state)
 	assert_int_equal(get_serial(h, &rv).size(), 4);
 }
 
+// The soak driver's inputs: one snapshot of the calls and of the APDUs by class and INS, and the
+// contexts/handles the service lost counted apart until released.
+void
+test_provider_counters_snapshot_and_dead_contexts(void **state)
+{
+	State &s = st(state);
+	SCARDHANDLE h = connect_a(s.ctx);
+	LONG rv;
+	get_serial(h, &rv); // 00 CA: interindustry class
+	assert_int_equal(rv, SCARD_S_SUCCESS);
+	const BYTE prop[] = {0x80, 0xCA, 0x00, 0x80, 0x00}; // proprietary class, same INS
+	BYTE resp[258];
+	DWORD len = sizeof resp;
+	assert_int_equal(SCardTransmit(h, &t1_pci, prop, sizeof prop, nullptr, resp, &len), SCARD_S_SUCCESS);
+	assert_int_equal(vpcsc_apdus_by_header(0x00, 0xCA), 1);
+	assert_int_equal(vpcsc_apdus_by_header(0x0C, 0xCA), 1); // SM bits: still the interindustry class
+	assert_int_equal(vpcsc_apdus_by_header(0x80, 0xCA), 1);
+	assert_int_equal(vpcsc_apdus_by_header(0x00, 0x256), -1);
+
+	unsigned long long calls[32] = {}, by_ins[512] = {};
+	assert_int_equal(vpcsc_counters(calls, 32, by_ins, 512), 0);
+	unsigned transmit = 0;
+	while (vpcsc_entry_point_name(transmit) != nullptr && std::string(vpcsc_entry_point_name(transmit)) != "SCardTransmit")
+		transmit++;
+	assert_non_null(vpcsc_entry_point_name(transmit));
+	assert_int_equal(calls[transmit], vpcsc_calls("SCardTransmit"));
+	assert_int_equal(by_ins[0xCA], 1);
+	assert_int_equal(by_ins[256 + 0xCA], 1);
+	assert_null(vpcsc_entry_point_name(1000));
+	assert_int_equal(vpcsc_counters(nullptr, 4, by_ins, 512), -1);
+
+	assert_int_equal(vpcsc_dead_contexts(), 0);
+	assert_int_equal(vpcsc_dead_handles(), 0);
+	assert_int_equal(vpcsc_service_lost(), 0);
+	assert_int_equal(vpcsc_dead_contexts(), 2); // both of the fixture's contexts
+	assert_int_equal(vpcsc_dead_handles(), 1);
+	assert_int_equal(vpcsc_live_contexts(), 2); // still held: counted in live too
+	SCardReleaseContext(s.ctx2);
+	assert_int_equal(vpcsc_dead_contexts(), 1);
+	SCardReleaseContext(s.ctx);
+	assert_int_equal(vpcsc_dead_contexts(), 0);
+	assert_int_equal(vpcsc_dead_handles(), 0);
+	assert_int_equal(SCardEstablishContext(SCARD_SCOPE_USER, nullptr, nullptr, &s.ctx), SCARD_S_SUCCESS);
+	assert_int_equal(SCardEstablishContext(SCARD_SCOPE_USER, nullptr, nullptr, &s.ctx2), SCARD_S_SUCCESS);
+	assert_int_equal(vpcsc_dead_contexts(), 0);
+}
+
 } // namespace
 
 int
@@ -532,6 +580,7 @@ main()
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_provider_release_context_invalidates_its_handles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_provider_counters_snapshot_and_dead_contexts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_share_modes_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_transaction_blocks_other_handle_until_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_transaction_wait_does_not_hold_the_context, setup, teardown),

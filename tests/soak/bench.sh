@@ -30,9 +30,8 @@ echo "bench: $((per_round * rounds)) signatures per variant (SHA256-RSA-PKCS, RS
 echo "       $rounds rounds of $per_round, the order alternating; $warmup warm-up signatures per process"
 run_one()
 {
-	local v=$1 r=$2 module
-	if [ "$v" = stock ]; then module=$STOCK_MODULE; else module=$PATCHED_MODULE; fi
-	"$SOAK_DRIVER" --module "$module" --token "$token" --iterations "$per_round" --warmup "$warmup" \
+	local v=$1 r=$2
+	soak_driver "$v" --token "$token" --iterations "$per_round" --warmup "$warmup" \
 		--no-faults --label "$v" --json "$out/round-$r-$v.json" >"$out/round-$r-$v.out" 2>&1 ||
 		{ cat "$out/round-$r-$v.out"; soak_die "$v round $r: the driver failed"; }
 }

@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared by the soak scripts (sourced): where things are, and a personalised token.
 # Environment (from make): top_srcdir, top_builddir, OPENSC_STOCK_PREFIX, OPENSC_PATCHED_PREFIX, VPCSC_LIBRARY.
+# make soak / make bench give them relative to the directory make runs in, so a copied build tree
+# uses itself; soak_driver runs the driver with LD_LIBRARY_PATH on the variant's prefix, because
+# OpenSC's libraries carry the RUNPATH of the prefix they were built for.
 
 soak_die() { echo "${0##*/}: $*" >&2; exit 1; }
 
@@ -16,6 +19,20 @@ soak_init()
 	for m in "$STOCK_MODULE" "$PATCHED_MODULE" "$VPCSC_LIBRARY"; do
 		[ -f "$m" ] || soak_die "missing $m"
 	done
+}
+
+# soak_driver stock|patched ARGS...: the driver on that variant's module, its libraries from its prefix
+soak_driver()
+{
+	local prefix
+	case $1 in
+	stock) prefix=$OPENSC_STOCK_PREFIX ;;
+	patched) prefix=$OPENSC_PATCHED_PREFIX ;;
+	*) soak_die "soak_driver: unknown variant $1" ;;
+	esac
+	shift
+	LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
+		"$SOAK_DRIVER" --module "$prefix/lib/opensc-pkcs11.so" "$@"
 }
 
 # soak_token DIR: prints the path of a token image: $SOAK_TOKEN if set, else one personalised now

@@ -12,6 +12,7 @@ extern "C" {
 #include <cmath>
 #include <memory>
 
+#include "soak/apdu_kind.hpp"
 #include "soak/fault_kind.hpp"
 #include "soak/latency_histogram.hpp"
 
@@ -94,13 +95,35 @@ void test_soak_fault_names_round_trip(void **state)
 {
 	(void)state;
 	for (soak::FaultKind k : {soak::FaultKind::ServiceLost, soak::FaultKind::ServiceDownUp,
-			     soak::FaultKind::ServiceUpLate, soak::FaultKind::CardReset, soak::FaultKind::None}) {
+			     soak::FaultKind::ServiceUpLate, soak::FaultKind::CardReset, soak::FaultKind::ServiceOutage,
+			     soak::FaultKind::None}) {
 		std::optional<soak::FaultKind> back = soak::parse_fault(soak::fault_name(k));
 		assert_true(back.has_value());
 		assert_true(*back == k);
 	}
 	assert_false(soak::parse_fault("service-lost").has_value());
 	assert_false(soak::parse_fault("").has_value());
+}
+
+// The recovery's APDUs are split by kind from the header (EPASS2003.md: SM handshake 80 50 / 84 82,
+// PIN proof 00 84 + 00 82, MSE/PSO); secure messaging keeps the header in clear (0C 82 is still 82).
+void test_soak_apdu_kinds(void **state)
+{
+	(void)state;
+	using soak::ApduKind;
+	assert_true(soak::apdu_kind_of(true, 0x50) == ApduKind::SecureMessaging);  // 80 50 INITIALIZE UPDATE
+	assert_true(soak::apdu_kind_of(true, 0x82) == ApduKind::SecureMessaging);  // 84 82 03 00
+	assert_true(soak::apdu_kind_of(false, 0x82) == ApduKind::Pin);             // 0C 82 01 81: PIN proof
+	assert_true(soak::apdu_kind_of(false, 0x84) == ApduKind::Pin);             // GET CHALLENGE
+	assert_true(soak::apdu_kind_of(false, 0x20) == ApduKind::Pin);             // VERIFY
+	assert_true(soak::apdu_kind_of(false, 0xA4) == ApduKind::Identity);        // SELECT
+	assert_true(soak::apdu_kind_of(false, 0xCA) == ApduKind::Identity);        // GET DATA
+	assert_true(soak::apdu_kind_of(false, 0x22) == ApduKind::Operation);       // MSE
+	assert_true(soak::apdu_kind_of(false, 0x2A) == ApduKind::Operation);       // PSO
+	assert_true(soak::apdu_kind_of(true, 0x2A) == ApduKind::Other);
+	assert_true(soak::apdu_kind_of(false, 0xE0) == ApduKind::Other);           // CREATE FILE
+	assert_string_equal(soak::apdu_kind_name(static_cast<std::size_t>(ApduKind::SecureMessaging)), "secure_messaging");
+	assert_string_equal(soak::apdu_kind_name(soak::apdu_kinds), "?");
 }
 
 } // namespace
@@ -114,6 +137,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_soak_histogram_clamped_to_min_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_soak_histogram_outlier_in_p99_not_p50, setup, teardown),
 		cmocka_unit_test(test_soak_fault_names_round_trip),
+		cmocka_unit_test(test_soak_apdu_kinds),
 	};
 	return cmocka_run_group_tests_name("soak histogram", tests, nullptr, nullptr);
 }

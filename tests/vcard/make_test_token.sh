@@ -17,9 +17,12 @@ case $image in /*) ;; *) image=$PWD/$image ;; esac
 B=$OPENSC_STOCK_PREFIX/bin
 work=$(mktemp -d "${TMPDIR:-/tmp}/vcard-token.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# profile_dir and LD_LIBRARY_PATH: the prefix given, even when the build tree was copied elsewhere
+# (OpenSC bakes its prefix into the profile path and the RUNPATH of its programs)
 cat >"$work/opensc.conf" <<CONF
-app default { reader_driver pcsc { provider_library = "$VPCSC_LIBRARY"; } }
+app default { profile_dir = "$OPENSC_STOCK_PREFIX/share/opensc"; reader_driver pcsc { provider_library = "$VPCSC_LIBRARY"; } }
 CONF
+export LD_LIBRARY_PATH=$OPENSC_STOCK_PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 cat >"$work/scenario.json" <<JSON
 { "readers": [ { "name": "Virtual ePass2003", "card": "token" } ],
   "cards": { "token": { "type": "image", "path": "$image" } } }

@@ -229,6 +229,37 @@ void test_image_create_refuses_overwrite(void **state)
 	assert_int_equal(open_epass2003_image(f.path)->variant(), SmVariant::Aes);
 }
 
+// VCARD_APDU_LOG_CAPACITY: how many APDUs the card keeps in memory (0: none); a bad value is refused
+// with the variable named. A card answers while unpowered too (6985), which is enough to log.
+void test_image_apdu_log_capacity_from_environment(void **state)
+{
+	auto &f = *static_cast<Fixture *>(*state);
+	create_blank_image(f.path, SmVariant::Aes, from_hex("0102030405060708"), CardOptions(), false);
+	const Bytes select = from_hex("00A40000023F00");
+	assert_int_equal(open_epass2003_image(f.path)->log().capacity(), ApduLog::kDefaultCapacity);
+	setenv(kApduLogCapacityEnv, "0", 1);
+	auto none = open_epass2003_image(f.path);
+	none->process(select);
+	assert_int_equal(none->log().capacity(), 0);
+	assert_true(none->log().entries().empty());
+	setenv(kApduLogCapacityEnv, "4", 1);
+	auto four = open_epass2003_image(f.path);
+	for (int i = 0; i < 5; i++)
+		four->process(select);
+	assert_true(four->log().entries().size() <= 4);
+	assert_true(four->log().entries().size() >= 2);
+	assert_int_equal(four->log().entries().back().seq, 10); // command + response each, none lost from seq
+	setenv(kApduLogCapacityEnv, "12x", 1);
+	bool named = false;
+	try {
+		open_epass2003_image(f.path);
+	} catch (const Error &e) {
+		named = std::string(e.what()).find(kApduLogCapacityEnv) != std::string::npos;
+	}
+	unsetenv(kApduLogCapacityEnv);
+	assert_true(named);
+}
+
 } // namespace
 
 int main()
@@ -241,6 +272,7 @@ int main()
 		cmocka_unit_test_setup_teardown(test_image_unknown_version_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_image_missing_file_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_image_create_refuses_overwrite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_apdu_log_capacity_from_environment, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
