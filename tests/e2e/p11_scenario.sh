@@ -8,9 +8,13 @@
 #
 # Environment: E2E_VARIANT, E2E_PREFIX, E2E_WORKDIR, E2E_BRIDGE_ARGS, E2E_PIN, P11_CLIENT (the
 # p11-session-loop binary); optional E2E_RESTARTS (4), E2E_DEADLINE (5 s between restarts),
-# E2E_DOWN (0.5 s), E2E_CLIENTS (1), E2E_OPENSC_DEBUG (OpenSC debug level into opensc-debug.log).
+# E2E_DOWN (0.5 s), E2E_CLIENTS (1), E2E_OPENSC_DEBUG (OpenSC debug level into opensc-debug.log),
+# P11_CLIENT_ARGS (more options for the client, e.g. --no-event-thread for nss-sign-loop).
 # Writes E2E_WORKDIR/result.env (same keys as ssh_agent_scenario.sh, plus clients and the per-client
-# arrays client_sig_ok, client_sig_fail, client_restarts_survived, client_first_fail_reason); the
+# arrays client_sig_ok, client_sig_fail, client_restarts_survived, client_first_fail_reason, and
+# the clients' LOGIN-NEEDED / SERIES / EVENT / EVENT-ERROR lines counted as login_needed,
+# series_changes, events, event_errors). P11_CLIENT may be any client that takes --module, --pin,
+# --interval-ms and prints p11-session-loop's lines (nss-sign-loop, tls_handshake_loop.sh); the
 # clients' logs are p11.log (one client) or p11-1.log, p11-2.log, ...
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,6 +52,10 @@ write_result()
 		echo "client_fail_before_restart=(${client_fail_early[*]:-})"
 		echo "client_setup_retries=(${client_setup_retries[*]:-})"
 		echo "client_first_fail_reason=(${client_first_fail[*]+$(printf '%q ' "${client_first_fail[@]}")})"
+		echo "login_needed=${login_needed:-0}"
+		echo "series_changes=${series_changes:-0}"
+		echo "events=${events:-0}"
+		echo "event_errors=${event_errors:-0}"
 	} >"$W/result.env"
 }
 setup_failed()
@@ -81,7 +89,9 @@ for ((c = 1; c <= nclients; c++)); do
 	log=$(client_log "$c")
 	retries=0
 	while :; do
-		harness_spawn "p11-session-loop-$c" "$P11_CLIENT" --module "$module" --pin "${E2E_PIN:?}" --interval-ms 100 >"$log" 2>&1
+		# shellcheck disable=SC2086 # P11_CLIENT_ARGS: more options for the client, split on spaces
+		harness_spawn "p11-session-loop-$c" "$P11_CLIENT" --module "$module" --pin "${E2E_PIN:?}" --interval-ms 100 \
+			${P11_CLIENT_ARGS:-} >"$log" 2>&1
 		for _ in $(seq 1 300); do
 			grep -q -e ' READY ' -e 'SETUP-FAIL' "$log" && break
 			sleep 0.1
@@ -164,6 +174,16 @@ for ((c = 1; c <= nclients; c++)); do
 		fi
 	done
 	client_survived+=("$survived_c")
+done
+# Caller-side events (nss-sign-loop): NSS asked for the PIN again or lost the login, NSS
+# re-initialised the token (slot series), token events and errors seen by the event thread.
+login_needed=0 series_changes=0 events=0 event_errors=0
+for ((c = 1; c <= nclients; c++)); do
+	log=$(client_log "$c")
+	login_needed=$((login_needed + $(grep -c ' LOGIN-NEEDED ' "$log")))
+	series_changes=$((series_changes + $(grep -c ' SERIES ' "$log")))
+	events=$((events + $(grep -c ' EVENT present=' "$log")))
+	event_errors=$((event_errors + $(grep -c ' EVENT-ERROR ' "$log")))
 done
 survived=0
 recovery_ms=()
