@@ -15,7 +15,7 @@ set -uo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
 start=$(date +%s)
-echo "make demo: ssh-agent + OpenSC across real pcscd restarts (stock vs patched OpenSC 0.27.1)"
+echo "make demo: ssh-agent, NSS and OpenSSL+libp11 on OpenSC across real pcscd restarts (stock vs patched OpenSC 0.27.1)"
 if ! e2e_prereqs; then
 	echo "make demo: cannot run: the requirements above are missing" >&2
 	exit 1

@@ -23,7 +23,7 @@ e2e_test_list += tests/e2e/test_two_process_restart.sh tests/e2e/test_nss_restar
 TESTS += $(e2e_test_list)
 dist_check_SCRIPTS += $(e2e_test_list)
 EXTRA_DIST += tests/e2e/common.sh tests/e2e/personalise.sh tests/e2e/ssh_agent_scenario.sh \
-	tests/e2e/p11_scenario.sh tests/e2e/demo.sh tests/e2e/make_cac_db.sh tests/e2e/tls_handshake_loop.sh \
+	tests/e2e/p11_scenario.sh tests/e2e/demo.sh tests/e2e/make_cac_db.sh tests/e2e/tls_handshake_loop.sh tests/e2e/demo_long.sh \
 	tests/harness/netns-run tests/harness/lib.sh tests/harness/prereqs.sh tests/harness/selftest.sh
 
 ## The demo (the lead wires `make demo` to it): builds what it needs, then runs tests/e2e/demo.sh.

@@ -131,8 +131,9 @@ done
 
 # Analysis, per client: restart r's window runs from its "service back" to the moment the next
 # restart stops pcscd (or the end): the first good signature in it is the recovery, any failure
-# after it means the restart was not survived. Over all clients: a restart is survived when every
-# client survived it, its recovery time is the slowest client's.
+# after it, or a LOGIN-NEEDED line from the stop on, means the restart was not survived. Over all
+# clients: a restart is survived when every client survived it, its recovery time is the slowest
+# client's.
 sig_ok=0
 sig_fail=0
 first_fail_reason=""
@@ -156,18 +157,21 @@ for ((c = 1; c <= nclients; c++)); do
 	for ((r = 0; r < ${#backs[@]}; r++)); do
 		from=${backs[$r]}
 		to=${stops[$((r + 1))]}
-		read -r first_ok fails_before fails_after < <(awk -v from="$from" -v to="$to" '
+		# A caller that had to log in again (LOGIN-NEEDED, from the moment pcscd was stopped) did not
+		# survive the restart either, whatever its signatures did.
+		read -r first_ok fails_before fails_after logins < <(awk -v down="${stops[$r]}" -v from="$from" -v to="$to" '
+			$1 >= down && $1 < to && $2 == "LOGIN-NEEDED" { logins++ }
 			$1 >= from && $1 < to && ($2 == "OK" || $2 == "FAIL") {
 				if ($2 == "OK" && first == "") first = $1
 				else if ($2 == "FAIL") { if (first == "") before++; else after++ }
 			}
-			END { print (first == "" ? "-" : first), before + 0, after + 0 }' "$log")
+			END { print (first == "" ? "-" : first), before + 0, after + 0, logins + 0 }' "$log")
 		if [ "$first_ok" = - ]; then
 			all_ok[r]=0
 			all_first[r]=-
 		else
 			outage_fail=$((outage_fail + fails_before))
-			if [ "$fails_after" = 0 ]; then survived_c=$((survived_c + 1)); else all_ok[r]=0; fi
+			if [ "$fails_after" = 0 ] && [ "$logins" = 0 ]; then survived_c=$((survived_c + 1)); else all_ok[r]=0; fi
 			if [ "${all_first[r]}" != - ] && [ $((first_ok - from)) -gt "${all_first[r]}" ]; then
 				all_first[r]=$((first_ok - from))
 			fi
