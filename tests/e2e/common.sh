@@ -192,7 +192,7 @@ e2e_caller_row()
 		case "$(e2e_result "$f" login_needed)" in "" | 0) ;; *) out="$out, $(e2e_result "$f" login_needed) login" ;; esac
 		echo "$out"
 	}
-	printf '%-36s | %-34s | %-34s\n' "$label" "$(cell "$s")" "$(cell "$p")"
+	printf '%-36s | %-37s | %-37s\n' "$label" "$(cell "$s")" "$(cell "$p")"
 }
 
 # e2e_run_both RUNNER WORKDIR IMAGE: the scenario of RUNNER (e2e_run_ssh_variant, e2e_run_p11_variant)

@@ -75,8 +75,8 @@ echo "ssh-agent (ssh-keygen -Y sign through the agent):"
 e2e_table "$logs/stock/result.env" "$logs/patched/result.env"
 echo
 echo "Every caller (OK / failed, pcscd restarts survived; 'login': the caller had to log in again):"
-printf '%-36s | %-34s | %-34s\n' "" "stock OpenSC 0.27.1" "patched OpenSC 0.27.1"
-printf '%-36s-+-%-34s-+-%-34s\n' "------------------------------------" "----------------------------------" "----------------------------------"
+printf '%-36s | %-37s | %-37s\n' "" "stock OpenSC 0.27.1" "patched OpenSC 0.27.1"
+printf '%-36s-+-%-37s-+-%-37s\n' "------------------------------------" "-------------------------------------" "-------------------------------------"
 e2e_caller_row "ssh-agent (ssh-keygen -Y sign)" "$logs/stock/result.env" "$logs/patched/result.env"
 for c in $callers; do
 	case $c in
@@ -92,6 +92,8 @@ echo "pcscd accepts clients; it reports the card ~0.4 s later (it polls its read
 echo "module waits for the card then, a failure there counts as 'failed before card back'."
 echo "A restart is survived when a good signature follows within"
 echo "${E2E_DEADLINE}s and the next $E2E_SIGS all succeed."
+echo "The other callers sign (NSS) or handshake (s_server) every 100 ms, each verified; a restart is"
+echo "survived when they are back within ${DEMO_CALLER_WINDOW:-3}s with nothing failing after that and no new login."
 echo
 echo "Logs: $logs"
 echo "  {stock,patched}/signatures.log  every attempt with its time and error"

@@ -75,8 +75,8 @@ done
 echo
 echo "OK / failed attempts, pcscd restarts survived; 'login': the caller had to log in again"
 echo "(user-consent key: refused / signed attempts, restarts after which every attempt was refused cleanly)"
-printf '%-36s | %-34s | %-34s\n' "" "stock OpenSC 0.27.1" "patched OpenSC 0.27.1"
-printf '%-36s-+-%-34s-+-%-34s\n' "------------------------------------" "----------------------------------" "----------------------------------"
+printf '%-36s | %-37s | %-37s\n' "" "stock OpenSC 0.27.1" "patched OpenSC 0.27.1"
+printf '%-36s-+-%-37s-+-%-37s\n' "------------------------------------" "-------------------------------------" "-------------------------------------"
 for c in $callers; do
 	if [ "$c" = ssh-consent ]; then
 		cell()
@@ -85,7 +85,7 @@ for c in $callers; do
 			[ -r "$f" ] && [ "$(e2e_result "$f" status)" = done ] || { echo "setup failed"; return; }
 			echo "$(e2e_result "$f" sig_fail) refused ($(e2e_result "$f" hung) hung) / $(e2e_result "$f" sig_ok) signed, $(e2e_result "$f" restarts_survived) of $(e2e_result "$f" restarts)"
 		}
-		printf '%-36s | %-34s | %-34s\n' "$(label_of "$c")" "$(cell "$logs/$c-stock/result.env")" "$(cell "$logs/$c-patched/result.env")"
+		printf '%-36s | %-37s | %-37s\n' "$(label_of "$c")" "$(cell "$logs/$c-stock/result.env")" "$(cell "$logs/$c-patched/result.env")"
 	else
 		e2e_caller_row "$(label_of "$c")" "$logs/$c-stock/result.env" "$logs/$c-patched/result.env"
 	fi
