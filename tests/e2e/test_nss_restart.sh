@@ -8,6 +8,8 @@
 # login (a user who is not asked again): a lost login shows as LOGIN-NEEDED and failed signatures.
 # Expected: stock OpenSC 0.27.1 stops signing after the first restart (OpenSC #3395); patched
 # OpenSC survives every restart with no failed signature after pcscd is back and no new login.
+# Diagnosis: P11_CLIENT_ARGS=--no-event-thread runs the client without its SECMOD_WaitForAnyTokenEvent
+# thread (only NSS's presence checks then poll during an outage).
 # Skips (77) only when something the scenario needs is not installed (named in the log), or when
 # the patched OpenSC is not built (after checking that stock fails).
 set -uo pipefail
