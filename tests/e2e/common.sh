@@ -108,6 +108,33 @@ e2e_run_p11_variant()
 	[ -r "$work/result.env" ]
 }
 
+# e2e_run_nss_variant NAME PREFIX WORKDIR CARD: p11_scenario.sh with NSS as the caller
+# (nss-sign-loop: SECMOD_LoadUserModule, one login, PK11_Sign in a loop, a thread in
+# SECMOD_WaitForAnyTokenEvent); result in WORKDIR/result.env, the client's log WORKDIR/p11.log.
+e2e_run_nss_variant()
+{
+	P11_CLIENT="${NSS_CLIENT:-$e2e_build/tests/e2e/nss-sign-loop}" e2e_run_p11_variant "$@"
+}
+
+# e2e_run_tls_variant NAME PREFIX WORKDIR CARD: p11_scenario.sh with OpenSSL + libp11 as the caller
+# (tls_handshake_loop.sh: openssl s_server on the token's key through the pkcs11 engine, s_client
+# handshakes in a loop); result in WORKDIR/result.env, the handshakes in WORKDIR/p11.log.
+e2e_run_tls_variant()
+{
+	P11_CLIENT="$E2E_DIR/tls_handshake_loop.sh" e2e_run_p11_variant "$@"
+}
+
+# e2e_libp11_engine: the path of libp11's OpenSSL engine, or 1 (named on stderr) when missing.
+e2e_libp11_engine()
+{
+	local e
+	for e in /usr/lib/*/engines-3/pkcs11.so /usr/lib/engines-3/pkcs11.so; do
+		[ -r "$e" ] && { echo "$e"; return 0; }
+	done
+	echo "missing: libp11's OpenSSL engine pkcs11.so (Debian package libengine-pkcs11-openssl)" >&2
+	return 1
+}
+
 # e2e_result FILE KEY: one value of a result.env
 e2e_result()
 {
@@ -149,6 +176,23 @@ e2e_table()
 	printf '%-36s | %-28s | %-28s\n' "  of which failed before card back" "$(col "$s" outage)" "$(col "$p" outage)"
 	printf '%-36s | %-28s | %-28s\n' "pcscd restarts survived" "$(col "$s" restarts)" "$(col "$p" restarts)"
 	printf '%-36s | %-28s | %-28s\n' "service back -> first good signature" "$(col "$s" recovery)" "$(col "$p" recovery)"
+}
+
+# e2e_caller_row LABEL STOCK_RESULT PATCHED_RESULT: one compact row of the callers' table:
+# signatures (or handshakes) OK / failed, restarts survived, and new logins when a caller counts them.
+e2e_caller_row()
+{
+	local label=$1 s=$2 p=$3
+	cell()
+	{
+		local f=$1 out
+		if [ ! -r "$f" ]; then echo "not run"; return; fi
+		if [ "$(e2e_result "$f" status)" != done ]; then echo "setup failed"; return; fi
+		out="$(e2e_result "$f" sig_ok) OK / $(e2e_result "$f" sig_fail) failed, $(e2e_result "$f" restarts_survived) of $(e2e_result "$f" restarts)"
+		case "$(e2e_result "$f" login_needed)" in "" | 0) ;; *) out="$out, $(e2e_result "$f" login_needed) login" ;; esac
+		echo "$out"
+	}
+	printf '%-36s | %-37s | %-37s\n' "$label" "$(cell "$s")" "$(cell "$p")"
 }
 
 # e2e_run_both RUNNER WORKDIR IMAGE: the scenario of RUNNER (e2e_run_ssh_variant, e2e_run_p11_variant)
@@ -203,4 +247,28 @@ e2e_verdict()
 		echo "ok: patched survived every restart ($(e2e_result "$p" outage_fail) attempt(s) failed before the card was back)"
 	fi
 	[ $failures = 0 ]
+}
+
+# e2e_verdict_callers WORKDIR PATCHED_RAN: e2e_verdict, and for patched also: no attempt failed
+# after "service back" (outage_fail 0), and the caller never needed a new login (login_needed 0,
+# counted by nss-sign-loop). Same return codes as e2e_verdict.
+e2e_verdict_callers()
+{
+	local work=$1 patched_ran=$2 rc p="$1/patched/result.env"
+	e2e_verdict "$work" "$patched_ran"
+	rc=$?
+	[ "$patched_ran" = 1 ] && [ -r "$p" ] && [ "$(e2e_result "$p" status)" = done ] || return $rc
+	if [ "$(e2e_result "$p" outage_fail)" != 0 ]; then
+		echo "FAIL: patched: $(e2e_result "$p" outage_fail) attempt(s) failed after pcscd was back (expected 0)"
+		rc=1
+	elif [ "$(e2e_result "$p" restarts_survived)" = "$(e2e_result "$p" restarts_planned)" ]; then
+		echo "ok: patched: no attempt failed after pcscd was back"
+	fi
+	if [ "$(e2e_result "$p" login_needed)" != 0 ]; then
+		echo "FAIL: patched: the caller needed a new login $(e2e_result "$p" login_needed) time(s) (expected none)"
+		rc=1
+	else
+		echo "ok: patched: no new login needed"
+	fi
+	return $rc
 }

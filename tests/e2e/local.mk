@@ -9,13 +9,21 @@ tests_e2e_p11_session_loop_SOURCES = tests/e2e/p11_session_loop.cpp
 tests_e2e_p11_session_loop_CPPFLAGS = $(AM_CPPFLAGS) -I$(OPENSC_STOCK_SRC)/src/pkcs11 $(OPENSSL_CFLAGS)
 tests_e2e_p11_session_loop_LDADD = $(OPENSSL_LIBS) $(LIBS)
 
+# NSS as the caller (Firefox, Thunderbird): SECMOD_LoadUserModule, one login, PK11_Sign in a loop,
+# a thread in SECMOD_WaitForAnyTokenEvent; signatures verified with OpenSSL.
+check_PROGRAMS += tests/e2e/nss-sign-loop
+tests_e2e_nss_sign_loop_SOURCES = tests/e2e/nss_sign_loop.cpp
+tests_e2e_nss_sign_loop_CPPFLAGS = $(AM_CPPFLAGS) $(NSS_CFLAGS) $(OPENSSL_CFLAGS)
+tests_e2e_nss_sign_loop_LDADD = $(NSS_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS) $(LIBS)
+
 e2e_test_list = tests/e2e/test_harness_selftest.sh tests/e2e/test_ssh_agent_restart.sh \
 	tests/e2e/test_p11_session_restart.sh tests/e2e/test_ssh_agent_restart_cac.sh
-e2e_test_list += tests/e2e/test_two_process_restart.sh
+e2e_test_list += tests/e2e/test_two_process_restart.sh tests/e2e/test_nss_restart.sh \
+	tests/e2e/test_libp11_tls_restart.sh
 TESTS += $(e2e_test_list)
 dist_check_SCRIPTS += $(e2e_test_list)
 EXTRA_DIST += tests/e2e/common.sh tests/e2e/personalise.sh tests/e2e/ssh_agent_scenario.sh \
-	tests/e2e/p11_scenario.sh tests/e2e/demo.sh tests/e2e/make_cac_db.sh \
+	tests/e2e/p11_scenario.sh tests/e2e/demo.sh tests/e2e/make_cac_db.sh tests/e2e/tls_handshake_loop.sh tests/e2e/demo_long.sh \
 	tests/harness/netns-run tests/harness/lib.sh tests/harness/prereqs.sh tests/harness/selftest.sh
 
 ## The demo (the lead wires `make demo` to it): builds what it needs, then runs tests/e2e/demo.sh.

@@ -8,9 +8,13 @@
 #
 # Environment: E2E_VARIANT, E2E_PREFIX, E2E_WORKDIR, E2E_BRIDGE_ARGS, E2E_PIN, P11_CLIENT (the
 # p11-session-loop binary); optional E2E_RESTARTS (4), E2E_DEADLINE (5 s between restarts),
-# E2E_DOWN (0.5 s), E2E_CLIENTS (1), E2E_OPENSC_DEBUG (OpenSC debug level into opensc-debug.log).
+# E2E_DOWN (0.5 s), E2E_CLIENTS (1), E2E_OPENSC_DEBUG (OpenSC debug level into opensc-debug.log),
+# P11_CLIENT_ARGS (more options for the client, e.g. --no-event-thread for nss-sign-loop).
 # Writes E2E_WORKDIR/result.env (same keys as ssh_agent_scenario.sh, plus clients and the per-client
-# arrays client_sig_ok, client_sig_fail, client_restarts_survived, client_first_fail_reason); the
+# arrays client_sig_ok, client_sig_fail, client_restarts_survived, client_first_fail_reason, and
+# the clients' LOGIN-NEEDED / SERIES / EVENT / EVENT-ERROR lines counted as login_needed,
+# series_changes, events, event_errors). P11_CLIENT may be any client that takes --module, --pin,
+# --interval-ms and prints p11-session-loop's lines (nss-sign-loop, tls_handshake_loop.sh); the
 # clients' logs are p11.log (one client) or p11-1.log, p11-2.log, ...
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,6 +52,10 @@ write_result()
 		echo "client_fail_before_restart=(${client_fail_early[*]:-})"
 		echo "client_setup_retries=(${client_setup_retries[*]:-})"
 		echo "client_first_fail_reason=(${client_first_fail[*]+$(printf '%q ' "${client_first_fail[@]}")})"
+		echo "login_needed=${login_needed:-0}"
+		echo "series_changes=${series_changes:-0}"
+		echo "events=${events:-0}"
+		echo "event_errors=${event_errors:-0}"
 	} >"$W/result.env"
 }
 setup_failed()
@@ -81,7 +89,9 @@ for ((c = 1; c <= nclients; c++)); do
 	log=$(client_log "$c")
 	retries=0
 	while :; do
-		harness_spawn "p11-session-loop-$c" "$P11_CLIENT" --module "$module" --pin "${E2E_PIN:?}" --interval-ms 100 >"$log" 2>&1
+		# shellcheck disable=SC2086 # P11_CLIENT_ARGS: more options for the client, split on spaces
+		harness_spawn "p11-session-loop-$c" "$P11_CLIENT" --module "$module" --pin "${E2E_PIN:?}" --interval-ms 100 \
+			${P11_CLIENT_ARGS:-} >"$log" 2>&1
 		for _ in $(seq 1 300); do
 			grep -q -e ' READY ' -e 'SETUP-FAIL' "$log" && break
 			sleep 0.1
@@ -121,8 +131,9 @@ done
 
 # Analysis, per client: restart r's window runs from its "service back" to the moment the next
 # restart stops pcscd (or the end): the first good signature in it is the recovery, any failure
-# after it means the restart was not survived. Over all clients: a restart is survived when every
-# client survived it, its recovery time is the slowest client's.
+# after it, or a LOGIN-NEEDED line from the stop on, means the restart was not survived. Over all
+# clients: a restart is survived when every client survived it, its recovery time is the slowest
+# client's.
 sig_ok=0
 sig_fail=0
 first_fail_reason=""
@@ -146,24 +157,37 @@ for ((c = 1; c <= nclients; c++)); do
 	for ((r = 0; r < ${#backs[@]}; r++)); do
 		from=${backs[$r]}
 		to=${stops[$((r + 1))]}
-		read -r first_ok fails_before fails_after < <(awk -v from="$from" -v to="$to" '
+		# A caller that had to log in again (LOGIN-NEEDED, from the moment pcscd was stopped) did not
+		# survive the restart either, whatever its signatures did.
+		read -r first_ok fails_before fails_after logins < <(awk -v down="${stops[$r]}" -v from="$from" -v to="$to" '
+			$1 >= down && $1 < to && $2 == "LOGIN-NEEDED" { logins++ }
 			$1 >= from && $1 < to && ($2 == "OK" || $2 == "FAIL") {
 				if ($2 == "OK" && first == "") first = $1
 				else if ($2 == "FAIL") { if (first == "") before++; else after++ }
 			}
-			END { print (first == "" ? "-" : first), before + 0, after + 0 }' "$log")
+			END { print (first == "" ? "-" : first), before + 0, after + 0, logins + 0 }' "$log")
 		if [ "$first_ok" = - ]; then
 			all_ok[r]=0
 			all_first[r]=-
 		else
 			outage_fail=$((outage_fail + fails_before))
-			if [ "$fails_after" = 0 ]; then survived_c=$((survived_c + 1)); else all_ok[r]=0; fi
+			if [ "$fails_after" = 0 ] && [ "$logins" = 0 ]; then survived_c=$((survived_c + 1)); else all_ok[r]=0; fi
 			if [ "${all_first[r]}" != - ] && [ $((first_ok - from)) -gt "${all_first[r]}" ]; then
 				all_first[r]=$((first_ok - from))
 			fi
 		fi
 	done
 	client_survived+=("$survived_c")
+done
+# Caller-side events (nss-sign-loop): NSS asked for the PIN again or lost the login, NSS
+# re-initialised the token (slot series), token events and errors seen by the event thread.
+login_needed=0 series_changes=0 events=0 event_errors=0
+for ((c = 1; c <= nclients; c++)); do
+	log=$(client_log "$c")
+	login_needed=$((login_needed + $(grep -c ' LOGIN-NEEDED ' "$log")))
+	series_changes=$((series_changes + $(grep -c ' SERIES ' "$log")))
+	events=$((events + $(grep -c ' EVENT present=' "$log")))
+	event_errors=$((event_errors + $(grep -c ' EVENT-ERROR ' "$log")))
 done
 survived=0
 recovery_ms=()

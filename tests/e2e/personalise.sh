@@ -5,7 +5,9 @@
 #
 #   personalise.sh OUTPUT_IMAGE WORKDIR
 # Environment: OPENSC_PREFIX (whose pkcs15-init to use), VCARD_TOOL (default $top_builddir/vcard-tool),
-# E2E_PIN (123456), E2E_PUK (12345678), E2E_KEY (rsa/2048), E2E_SM_VARIANT (vcard-tool's default).
+# E2E_PIN (123456), E2E_PUK (12345678), E2E_KEY (rsa/2048), E2E_SM_VARIANT (vcard-tool's default),
+# E2E_USER_CONSENT (unset: a normal key; N > 0: the key needs the PIN before each use, pkcs15-init
+# --user-consent N, CKA_ALWAYS_AUTHENTICATE in PKCS#11).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../harness/lib.sh"
@@ -35,7 +37,9 @@ run()
 	"$@" >>"$HARNESS_DIR/personalise.log" 2>&1 || harness_die "failed: $* (see $HARNESS_DIR/personalise.log)"
 }
 run "$prefix/bin/pkcs15-init" --create-pkcs15 --profile pkcs15+onepin --pin "$pin" --puk "$puk" --label VirtualEpass
-run "$prefix/bin/pkcs15-init" --generate-key "$key" --auth-id 01 --pin "$pin" --label "e2e key"
+consent_args=()
+[ -n "${E2E_USER_CONSENT:-}" ] && consent_args=(--user-consent "$E2E_USER_CONSENT")
+run "$prefix/bin/pkcs15-init" --generate-key "$key" --auth-id 01 --pin "$pin" --label "e2e key" "${consent_args[@]}"
 run "$prefix/bin/pkcs15-tool" --list-keys
 harness_stop_bridge # SIGTERM: the bridge saves the image
 cp "$image" "$output.tmp" && mv -f "$output.tmp" "$output"
