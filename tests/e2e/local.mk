@@ -25,3 +25,25 @@ demo-local: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) opensc
 	PCSCD='$(PCSCD)' VPCD_DRIVER='$(VPCD_DRIVER)' bash $(srcdir)/tests/e2e/demo.sh
 
 .PHONY: demo-local
+
+## Service lifecycles (tests/e2e/lifecycle_scenario.sh): socket activation through pcscd-socket-holder,
+## a hung pcscd, a token pulled and plugged in again — short forms in `make check`; stop/wait/start
+## and the long forms in `make check-lifecycle`.
+lifecycle_test_list = tests/e2e/test_lifecycle_socket.sh tests/e2e/test_lifecycle_sigstop.sh \
+	tests/e2e/test_lifecycle_card_replug.sh
+TESTS += $(lifecycle_test_list)
+dist_check_SCRIPTS += $(lifecycle_test_list) tests/e2e/test_lifecycle_stop_start.sh
+EXTRA_DIST += tests/e2e/lifecycle.sh tests/e2e/lifecycle_scenario.sh
+
+# Long forms: LIFECYCLE_EVENTS (default 6) socket-activated restarts, stop/starts, replugs; 3 hangs.
+LIFECYCLE_EVENTS ?= 6
+check-lifecycle: all $(check_PROGRAMS)
+	@rc=0; for t in socket stop_start card_replug; do \
+		echo "=== $$t ($(LIFECYCLE_EVENTS) events)"; \
+		$(AM_TESTS_ENVIRONMENT) E2E_EVENTS=$(LIFECYCLE_EVENTS) $(BASH) $(srcdir)/tests/e2e/test_lifecycle_$$t.sh || rc=1; \
+	done; \
+	echo "=== sigstop (3 hangs)"; \
+	$(AM_TESTS_ENVIRONMENT) E2E_EVENTS=3 $(BASH) $(srcdir)/tests/e2e/test_lifecycle_sigstop.sh || rc=1; \
+	exit $$rc
+
+.PHONY: check-lifecycle
