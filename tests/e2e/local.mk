@@ -47,3 +47,13 @@ check-lifecycle: all $(check_PROGRAMS)
 	exit $$rc
 
 .PHONY: check-lifecycle
+
+## make soak-real: SOAK_RESTARTS (50) pcscd restarts under ssh-agent and long-lived PKCS#11 clients
+## (the NSS client too when SOAK_NSS_CLIENT names it), stock and patched, table + JSON
+## (soak-real-results/<time>/soak-real.json). SOAK_ACTIVATION=socket: socket-activated pcscd.
+SOAK_RESTARTS ?= 50
+soak-real: all $(check_PROGRAMS)
+	@$(AM_TESTS_ENVIRONMENT) SOAK_RESTARTS='$(SOAK_RESTARTS)' $(BASH) $(srcdir)/tests/e2e/soak_real.sh
+
+.PHONY: soak-real
+EXTRA_DIST += tests/e2e/soak_real.sh tests/e2e/soak_real_scenario.sh
