@@ -7,6 +7,13 @@
 #               /run/pcscd/pcscd.comm; pcscd is killed (SIGTERM / SIGKILL alternately) and NOT started
 #               by the harness: the next client connection (the module's own re-establish) starts it,
 #               its connection queued on the held socket. Every failure after the kill counts.
+#               E2E_KILL_AT (a list, one word per event, repeated): idle (default: whenever the signal
+#               lands; an operation is in flight about one time in five with a signature every
+#               100 ms), in-flight (an APDU of the client is in flight: the bridge is held still with
+#               SIGSTOP for 0.3 s, then pcscd dies, then the card goes on), queued (a request of the
+#               client is written but unread: right after a signature pcscd is held still with
+#               SIGSTOP for 0.3 s, so the next C_Sign's SCardBeginTransaction waits unread, then dies;
+#               the kernel resets the connection and libpcsclite reports SCARD_W_SECURITY_VIOLATION).
 #   stop-start  a package upgrade: SIGTERM, the service stays down E2E_GAP s (3), then starts again;
 #               failures inside the gap are counted apart from those after "service back".
 #   sigstop     a hung service: SIGSTOP for E2E_HANG s (10), then SIGCONT. Measures the client's CPU
@@ -35,6 +42,7 @@ prefix=${E2E_PREFIX:?}
 mode=${E2E_LIFECYCLE:?}
 events=${E2E_EVENTS:-2}
 window_s=${E2E_WINDOW:-5}
+kill_at=${E2E_KILL_AT:-idle}
 case $mode in
 socket) gap=0 ;;
 stop-start) gap=${E2E_GAP:-3} ;;
@@ -55,6 +63,7 @@ write_result()
 	{
 		echo "variant=$variant"
 		echo "mode=$mode"
+		echo "kill_at=$kill_at"
 		echo "status=$1"
 		printf 'reason=%q\n' "${2:-}"
 		echo "events=${#stops[@]}"
@@ -128,9 +137,32 @@ for ((e = 1; e <= events; e++)); do
 	if ((e % 2)); then sig=TERM; else sig=KILL; fi
 	case $mode in
 	socket)
+		read -r -a kill_ats <<<"$kill_at"
+		at=${kill_ats[$(((e - 1) % ${#kill_ats[@]}))]}
+		case $at in
+		in-flight)
+			# pcscd dies in the middle of an operation: the card (the bridge) stops answering, the
+			# client's next C_Sign blocks in SCardTransmit inside its transaction, then pcscd dies.
+			kill -STOP "$BRIDGE_PID"
+			sleep 0.3
+			;;
+		queued)
+			# pcscd dies with a request of the client unread in its socket: right after a signature
+			# (the client sleeps 100 ms) pcscd stops reading (SIGSTOP); the client's next C_Sign
+			# writes its first call (SCardBeginTransaction) and waits; then pcscd dies.
+			n0=$(grep -c ' OK ' "$log")
+			for ((i = 0; i < 500; i++)); do
+				[ "$(grep -c ' OK ' "$log")" -gt "$n0" ] && break
+				sleep 0.005
+			done
+			kill -STOP "$PCSCD_PID"
+			sleep 0.3
+			;;
+		esac
 		harness_socket_stop_pcscd "$sig"
+		[ "$at" = in-flight ] && kill -CONT "$BRIDGE_PID"
 		stops+=("$HARNESS_STOP_MS")
-		echo "$HARNESS_STOP_MS event=$e pcscd SIG$sig (socket held)" >>"$elog"
+		echo "$HARNESS_STOP_MS event=$e pcscd SIG$sig (socket held; $at)" >>"$elog"
 		# Nobody starts pcscd here: the next connection to the held socket does.
 		if harness_socket_wait_start $((starts_before + 1)) "$window_s"; then
 			starts_before=$((starts_before + 1))

@@ -29,16 +29,19 @@ demo-local: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) opensc
 ## Service lifecycles (tests/e2e/lifecycle_scenario.sh): socket activation through pcscd-socket-holder,
 ## a hung pcscd, a token pulled and plugged in again — short forms in `make check`; stop/wait/start
 ## and the long forms in `make check-lifecycle`.
-lifecycle_test_list = tests/e2e/test_lifecycle_socket.sh tests/e2e/test_lifecycle_sigstop.sh \
-	tests/e2e/test_lifecycle_card_replug.sh
+lifecycle_test_list = tests/e2e/test_lifecycle_socket.sh tests/e2e/test_lifecycle_socket_queued.sh \
+	tests/e2e/test_lifecycle_sigstop.sh tests/e2e/test_lifecycle_card_replug.sh
 TESTS += $(lifecycle_test_list)
+# pcscd dying with a request unread: libpcsclite reports SCARD_W_SECURITY_VIOLATION, which series v1
+# does not treat as "service lost" (one failed C_Sign per such kill). Remove when the series does.
+XFAIL_TESTS += tests/e2e/test_lifecycle_socket_queued.sh
 dist_check_SCRIPTS += $(lifecycle_test_list) tests/e2e/test_lifecycle_stop_start.sh
 EXTRA_DIST += tests/e2e/lifecycle.sh tests/e2e/lifecycle_scenario.sh
 
 # Long forms: LIFECYCLE_EVENTS (default 6) socket-activated restarts, stop/starts, replugs; 3 hangs.
 LIFECYCLE_EVENTS ?= 6
 check-lifecycle: all $(check_PROGRAMS)
-	@rc=0; for t in socket stop_start card_replug; do \
+	@rc=0; for t in socket socket_queued stop_start card_replug; do \
 		echo "=== $$t ($(LIFECYCLE_EVENTS) events)"; \
 		$(AM_TESTS_ENVIRONMENT) E2E_EVENTS=$(LIFECYCLE_EVENTS) $(BASH) $(srcdir)/tests/e2e/test_lifecycle_$$t.sh || rc=1; \
 	done; \

@@ -11,7 +11,7 @@
 # "nss=$SOAK_NSS_CLIENT" when that is set (the NSS client's hook; tests/e2e/README.md).
 #
 # Environment: E2E_VARIANT, E2E_PREFIX, E2E_WORKDIR, E2E_BRIDGE_ARGS, E2E_PIN, P11_CLIENT,
-# SOAK_RESTARTS (50), SOAK_SIGS (3), SOAK_DEADLINE (10), SOAK_DOWN (0.5), SOAK_ACTIVATION (restart:
+# E2E_OPENSC_DEBUG (OpenSC debug level into opensc-debug.log), SOAK_RESTARTS (50), SOAK_SIGS (3), SOAK_DEADLINE (10), SOAK_DOWN (0.5), SOAK_ACTIVATION (restart:
 # the harness starts pcscd again; socket: pcscd-socket-holder, the next connection starts it).
 # Writes E2E_WORKDIR/restarts.tsv (one line per restart and client) and E2E_WORKDIR/result.env.
 set -uo pipefail
@@ -53,7 +53,11 @@ setup_failed()
 }
 stops=() backs=() client_names=()
 
-harness_opensc_conf
+if [ -n "${E2E_OPENSC_DEBUG:-}" ]; then
+	harness_opensc_conf "$(printf '\tdebug = %s;\n\tdebug_file = %s/opensc-debug.log;\n' "$E2E_OPENSC_DEBUG" "$W")"
+else
+	harness_opensc_conf
+fi
 [ -r "$module" ] || setup_failed "no PKCS#11 module $module"
 if [ "$activation" = socket ]; then
 	[ -x "$(harness_holder)" ] || setup_failed "no pcscd-socket-holder ($(harness_holder))"
@@ -160,7 +164,7 @@ analyse()
 				if ($2 == "OK" && first == "") { first = $1; next }
 				if ($2 == "FAIL") { if (first == "") b++; else a++ }
 			}
-			END { printf "%d\t%s\t%s\t%d\t%d\t%s\t%d\t%d\t%d\n", r, sig, name, from, back,
+			END { printf "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r, sig, name, from, back,
 				(first == "" ? "-" : first - back), g, b, a }' "$file" >>"$tsv"
 	done
 }

@@ -203,6 +203,7 @@ harness_socket_stop_pcscd()
 	echo "=== $(date -u +%H:%M:%S.%3N) harness: pcscd pid $pid SIG$sig (socket stays)" >>"$HARNESS_DIR/pcscd.log"
 	HARNESS_STOP_MS=$(harness_now_ms)
 	kill -s "$sig" "$pid" 2>/dev/null || true
+	kill -s CONT "$pid" 2>/dev/null || true # a stopped pcscd (SIGSTOP) acts on SIGTERM once continued
 	for ((i = 0; i < 200; i++)); do
 		[ "$(harness_socket_pcscd_pid)" = "$pid" ] || return 0
 		sleep 0.025
