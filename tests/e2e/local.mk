@@ -36,11 +36,11 @@ TESTS += $(lifecycle_test_list)
 # does not treat as "service lost" (one failed C_Sign per such kill). Remove when the series does.
 XFAIL_TESTS += tests/e2e/test_lifecycle_socket_queued.sh
 dist_check_SCRIPTS += $(lifecycle_test_list) tests/e2e/test_lifecycle_stop_start.sh
-EXTRA_DIST += tests/e2e/lifecycle.sh tests/e2e/lifecycle_scenario.sh
+EXTRA_DIST += tests/e2e/lifecycle.sh tests/e2e/lifecycle_scenario.sh tests/e2e/README.md
 
 # Long forms: LIFECYCLE_EVENTS (default 6) socket-activated restarts, stop/starts, replugs; 3 hangs.
 LIFECYCLE_EVENTS ?= 6
-check-lifecycle: all $(check_PROGRAMS)
+check-lifecycle: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) pcscd-socket-holder$(EXEEXT) tests/e2e/p11-session-loop$(EXEEXT) opensc
 	@rc=0; for t in socket socket_queued stop_start card_replug; do \
 		echo "=== $$t ($(LIFECYCLE_EVENTS) events)"; \
 		$(AM_TESTS_ENVIRONMENT) E2E_EVENTS=$(LIFECYCLE_EVENTS) $(BASH) $(srcdir)/tests/e2e/test_lifecycle_$$t.sh || rc=1; \
@@ -55,7 +55,7 @@ check-lifecycle: all $(check_PROGRAMS)
 ## (the NSS client too when SOAK_NSS_CLIENT names it), stock and patched, table + JSON
 ## (soak-real-results/<time>/soak-real.json). SOAK_ACTIVATION=socket: socket-activated pcscd.
 SOAK_RESTARTS ?= 50
-soak-real: all $(check_PROGRAMS)
+soak-real: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) pcscd-socket-holder$(EXEEXT) tests/e2e/p11-session-loop$(EXEEXT) opensc
 	@$(AM_TESTS_ENVIRONMENT) SOAK_RESTARTS='$(SOAK_RESTARTS)' $(BASH) $(srcdir)/tests/e2e/soak_real.sh
 
 .PHONY: soak-real
