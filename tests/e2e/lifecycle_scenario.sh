@@ -139,6 +139,8 @@ for ((e = 1; e <= events; e++)); do
 	socket)
 		read -r -a kill_ats <<<"$kill_at"
 		at=${kill_ats[$(((e - 1) % ${#kill_ats[@]}))]}
+		PCSCD_PID=$(harness_socket_pcscd_pid)
+		[ "$PCSCD_PID" = 0 ] && at="idle (no pcscd running)" # stock: nobody re-activated it
 		case $at in
 		in-flight)
 			# pcscd dies in the middle of an operation: the card (the bridge) stops answering, the

@@ -21,7 +21,8 @@
 #                                 (LISTEN_FDS); the first one is started at once. Log WORKDIR/holder.log.
 #   harness_socket_pcscd_pid      the running pcscd's PID (0: none)
 #   harness_socket_stop_pcscd SIGNAL   signal the running pcscd, wait until the holder has reaped it;
-#                                 HARNESS_STOP_MS = when the signal was sent. The socket stays.
+#                                 HARNESS_STOP_MS = when the signal was sent (or now, if none runs).
+#                                 The socket stays.
 #   harness_socket_wait_start N SECONDS   until the holder has made N starts; HARNESS_BACK_MS = the
 #                                 epoch ms of start N from holder.log; 1 on timeout
 
@@ -199,9 +200,9 @@ harness_socket_stop_pcscd()
 {
 	local sig=${1:-TERM} pid i
 	pid=$(harness_socket_pcscd_pid)
+	HARNESS_STOP_MS=$(harness_now_ms)
 	[ "$pid" != 0 ] || return 0
 	echo "=== $(date -u +%H:%M:%S.%3N) harness: pcscd pid $pid SIG$sig (socket stays)" >>"$HARNESS_DIR/pcscd.log"
-	HARNESS_STOP_MS=$(harness_now_ms)
 	kill -s "$sig" "$pid" 2>/dev/null || true
 	kill -s CONT "$pid" 2>/dev/null || true # a stopped pcscd (SIGSTOP) acts on SIGTERM once continued
 	for ((i = 0; i < 200; i++)); do
