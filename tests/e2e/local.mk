@@ -55,7 +55,9 @@ check-lifecycle: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) pcscd-socket-holder$(E
 ## (the NSS client too when SOAK_NSS_CLIENT names it), stock and patched, table + JSON
 ## (soak-real-results/<time>/soak-real.json). SOAK_ACTIVATION=socket: socket-activated pcscd.
 SOAK_RESTARTS ?= 50
-soak-real: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) pcscd-socket-holder$(EXEEXT) tests/e2e/p11-session-loop$(EXEEXT) opensc
+# The NSS client (tests/e2e/nss-sign-loop) joins when the tree has it.
+soak-real: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) pcscd-socket-holder$(EXEEXT) tests/e2e/p11-session-loop$(EXEEXT) opensc \
+	$(filter tests/e2e/nss-sign-loop$(EXEEXT),$(check_PROGRAMS))
 	@$(AM_TESTS_ENVIRONMENT) SOAK_RESTARTS='$(SOAK_RESTARTS)' $(BASH) $(srcdir)/tests/e2e/soak_real.sh
 
 .PHONY: soak-real

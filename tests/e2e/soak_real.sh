@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make soak-real: pcscd restarted SOAK_RESTARTS (50) times, SIGTERM and SIGKILL alternately, under
-# ssh-agent and long-lived PKCS#11 clients (p11-session-loop; the NSS client when SOAK_NSS_CLIENT
-# names it), stock and patched OpenSC side by side in private namespaces (soak_real_scenario.sh).
+# ssh-agent and long-lived PKCS#11 clients (p11-session-loop; the NSS client tests/e2e/nss-sign-loop
+# when it is built, or SOAK_NSS_CLIENT), stock and patched OpenSC side by side in private namespaces (soak_real_scenario.sh).
 # Stock runs SOAK_STOCK_RESTARTS (4): it stops signing at the first restart, more add nothing.
 #
 # Per restart and client: time from "service back" to the first good operation, failures inside
@@ -20,6 +20,13 @@ if ! e2e_prereqs || ! command -v jq >/dev/null; then
 	exit 77
 fi
 export SOAK_RESTARTS=${SOAK_RESTARTS:-50} SOAK_ACTIVATION=${SOAK_ACTIVATION:-restart}
+# The NSS client (tests/e2e/nss-sign-loop: same options and output lines as p11-session-loop) joins
+# when it is built; SOAK_NSS_CLIENT=none leaves it out.
+if [ -z "${SOAK_NSS_CLIENT:-}" ] && [ -x "$e2e_build/tests/e2e/nss-sign-loop" ]; then
+	SOAK_NSS_CLIENT="$e2e_build/tests/e2e/nss-sign-loop"
+fi
+[ "${SOAK_NSS_CLIENT:-}" = none ] && SOAK_NSS_CLIENT=""
+export SOAK_NSS_CLIENT
 stock_restarts=${SOAK_STOCK_RESTARTS:-4}
 out="${SOAK_REAL_OUT:-$e2e_build/soak-real-results}/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
