@@ -63,7 +63,7 @@ write_result()
 	{
 		echo "variant=$variant"
 		echo "mode=$mode"
-		echo "kill_at=$kill_at"
+		printf 'kill_at=%q\n' "$kill_at"
 		echo "status=$1"
 		printf 'reason=%q\n' "${2:-}"
 		echo "events=${#stops[@]}"
