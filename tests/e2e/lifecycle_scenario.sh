@@ -224,8 +224,7 @@ first_ok=() back_ms=()
 stops+=("$end")
 for ((e = 0; e < ${#backs[@]}; e++)); do
 	from=${stops[$e]} to=${stops[$((e + 1))]} back=${backs[$e]}
-	[ "$back" = - ] && back=$to
-	back_ms+=($((back - from)))
+	if [ "$back" = - ]; then back=$to; back_ms+=(-); else back_ms+=($((back - from))); fi
 	read -r in_gap after first < <(awk -v from="$from" -v back="$back" -v to="$to" '
 		$1 >= from && $1 < to && ($2 == "OK" || $2 == "FAIL") {
 			if ($2 == "FAIL") { if ($1 < back) g++; else a++ }
