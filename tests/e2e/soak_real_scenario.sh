@@ -3,7 +3,8 @@
 # restarts alternating SIGTERM and SIGKILL while ssh-agent (`ssh-add -s` once) and long-lived
 # PKCS#11 clients keep signing. After each "service back": signatures through the agent until the
 # first good one (up to SOAK_DEADLINE s), then SOAK_SIGS more that must all succeed; the background
-# clients sign every 100 ms all along.
+# clients sign every 100 ms all along, and the next restart waits until each of them has completed
+# an operation after "service back".
 #
 # Background clients (each prints p11-session-loop's lines: "<ms> READY ...", "<ms> OK ...",
 # "<ms> FAIL ...", "<ms> summary ..."): SOAK_CLIENTS, a space-separated list of NAME=PROGRAM, each
@@ -145,6 +146,15 @@ for ((r = 1; r <= restarts; r++)); do
 		if harness_socket_wait_start $((starts + 1)) 1; then back=$HARNESS_BACK_MS; else back=$t0; fi
 	fi
 	backs+=("$back")
+	# Every background client gets its chance too: the next restart waits (up to SOAK_DEADLINE s)
+	# until each one has completed an operation after "service back", good or not.
+	for name in "${client_names[@]}"; do
+		while (($(harness_now_ms) < t0 + deadline_s * 1000)); do
+			awk -v b="$back" '$1 >= b && ($2 == "OK" || $2 == "FAIL") { found = 1 } END { exit !found }' \
+				"$W/client-$name.log" && break
+			sleep 0.05
+		done
+	done
 	if [ -t 1 ] || ((r % 10 == 0)) || ((r == restarts)); then harness_log "$variant: restart $r/$restarts done"; fi
 done
 end=$(harness_now_ms)
