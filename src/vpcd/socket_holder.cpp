@@ -11,6 +11,8 @@
 // the meantime queue in its backlog, and the first of them starts the service again. Unlike
 // systemd-socket-activate(1), which activates only once, this repeats for the holder's life.
 //
+// A service that exits non-zero within 1 s of its start is not started again for 500 ms (systemd has
+// a start limit too), so a pending connection cannot make the holder spin.
 // --state FILE is rewritten atomically after each change: "pid N" (0 while no service runs),
 // "starts N", "exits N". --log lines: "<epoch ms> holder: ..." (connection pending, started,
 // exited with status). SIGTERM/SIGINT: stop the service (SIGTERM, then SIGKILL after 5 s), remove
@@ -80,6 +82,8 @@ private:
 	vpcd::UniqueFd listen_fd_;
 	bool listening_ = false;
 	pid_t child_ = 0;
+	long long started_ms_ = 0;
+	long long quiet_until_ms_ = 0; // after a failed start: do not start again before this
 	unsigned starts_ = 0;
 	unsigned exits_ = 0;
 };
@@ -169,6 +173,7 @@ bool Holder::start_service()
 		::_exit(127);
 	}
 	child_ = pid;
+	started_ms_ = now_ms();
 	++starts_;
 	note("started %s pid %ld (start %u)", command_[0], static_cast<long>(pid), starts_);
 	write_state();
@@ -187,6 +192,12 @@ void Holder::reap()
 			note("pid %ld killed by signal %d", static_cast<long>(pid), WTERMSIG(status));
 		else
 			note("pid %ld exited with status %d", static_cast<long>(pid), WEXITSTATUS(status));
+		// A service failing right at start would be started again at once for a pending
+		// connection, forever: like systemd's start limit, wait a little first.
+		if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && now_ms() - started_ms_ < 1000) {
+			quiet_until_ms_ = now_ms() + 500;
+			note("the service failed at start; next start in 500 ms at the earliest");
+		}
 		child_ = 0;
 		write_state();
 	}
@@ -219,8 +230,10 @@ int Holder::run(int signal_fd, bool start_now)
 	for (;;) {
 		pollfd fds[2] = {{signal_fd, POLLIN, 0}, {listen_fd_.get(), POLLIN, 0}};
 		// While the service runs it owns accept(): the holder watches signals only.
-		const nfds_t count = child_ == 0 ? 2 : 1;
-		if (::poll(fds, count, -1) < 0) {
+		const long long quiet = quiet_until_ms_ - now_ms();
+		const nfds_t count = child_ == 0 && quiet <= 0 ? 2 : 1;
+		const int timeout = child_ == 0 && quiet > 0 ? static_cast<int>(quiet) : -1;
+		if (::poll(fds, count, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			note("poll: %s", std::strerror(errno));
@@ -242,9 +255,8 @@ int Holder::run(int signal_fd, bool start_now)
 		}
 		if (count == 2 && (fds[1].revents & POLLIN)) {
 			note("connection pending; starting the service");
-			if (!start_service()) {
-				::usleep(100000); // do not spin on a failing fork
-			}
+			if (!start_service())
+				quiet_until_ms_ = now_ms() + 100; // do not spin on a failing fork
 		}
 	}
 }
