@@ -20,3 +20,7 @@ bin_PROGRAMS += vpcd-bridge
 vpcd_bridge_SOURCES = src/vpcd/main.cpp
 vpcd_bridge_CXXFLAGS = $(AM_CXXFLAGS) -pthread
 vpcd_bridge_LDADD = libvpcd.la libvcard.la $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+
+# Socket activation for the harness (systemd's pcscd.socket, repeatedly): tests/e2e lifecycle scenarios.
+bin_PROGRAMS += pcscd-socket-holder
+pcscd_socket_holder_SOURCES = src/vpcd/socket_holder.cpp src/vpcd/unique_fd.hpp

@@ -33,3 +33,42 @@ demo-local: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) opensc
 	PCSCD='$(PCSCD)' VPCD_DRIVER='$(VPCD_DRIVER)' bash $(srcdir)/tests/e2e/demo.sh
 
 .PHONY: demo-local
+
+## Service lifecycles (tests/e2e/lifecycle_scenario.sh): socket activation through pcscd-socket-holder,
+## a hung pcscd, a token pulled and plugged in again — short forms in `make check`; stop/wait/start
+## and the long forms in `make check-lifecycle`.
+lifecycle_test_list = tests/e2e/test_lifecycle_socket.sh tests/e2e/test_lifecycle_socket_queued.sh \
+	tests/e2e/test_lifecycle_sigstop.sh tests/e2e/test_lifecycle_card_replug.sh
+TESTS += $(lifecycle_test_list)
+# pcscd dying with a request unread: libpcsclite reports SCARD_W_SECURITY_VIOLATION, which series v1
+# does not treat as "service lost" (one failed C_Sign per such kill). Remove when the series does.
+XFAIL_TESTS += tests/e2e/test_lifecycle_socket_queued.sh
+dist_check_SCRIPTS += $(lifecycle_test_list) tests/e2e/test_lifecycle_stop_start.sh
+EXTRA_DIST += tests/e2e/lifecycle.sh tests/e2e/lifecycle_scenario.sh tests/e2e/README.md
+
+# Long forms: LIFECYCLE_EVENTS (default 6) socket-activated restarts (kills idle and mid-APDU alternately;
+# series v1 fails an idle kill that lands on an unread request), stop/starts, replugs; 3 hangs.
+LIFECYCLE_EVENTS ?= 6
+check-lifecycle: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) pcscd-socket-holder$(EXEEXT) tests/e2e/p11-session-loop$(EXEEXT) opensc
+	@rc=0; for t in socket socket_queued stop_start card_replug; do \
+		echo "=== $$t ($(LIFECYCLE_EVENTS) events)"; \
+		kill_at=; [ $$t = socket ] && kill_at='idle in-flight'; \
+		$(AM_TESTS_ENVIRONMENT) E2E_EVENTS=$(LIFECYCLE_EVENTS) E2E_KILL_AT="$$kill_at" $(BASH) $(srcdir)/tests/e2e/test_lifecycle_$$t.sh || rc=1; \
+	done; \
+	echo "=== sigstop (3 hangs)"; \
+	$(AM_TESTS_ENVIRONMENT) E2E_EVENTS=3 $(BASH) $(srcdir)/tests/e2e/test_lifecycle_sigstop.sh || rc=1; \
+	exit $$rc
+
+.PHONY: check-lifecycle
+
+## make soak-real: SOAK_RESTARTS (50) pcscd restarts under ssh-agent and long-lived PKCS#11 clients
+## (the NSS client too when SOAK_NSS_CLIENT names it), stock and patched, table + JSON
+## (soak-real-results/<time>/soak-real.json). SOAK_ACTIVATION=socket: socket-activated pcscd.
+SOAK_RESTARTS ?= 50
+# The NSS client (tests/e2e/nss-sign-loop) joins when the tree has it.
+soak-real: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) pcscd-socket-holder$(EXEEXT) tests/e2e/p11-session-loop$(EXEEXT) opensc \
+	$(filter tests/e2e/nss-sign-loop$(EXEEXT),$(check_PROGRAMS))
+	@$(AM_TESTS_ENVIRONMENT) SOAK_RESTARTS='$(SOAK_RESTARTS)' $(BASH) $(srcdir)/tests/e2e/soak_real.sh
+
+.PHONY: soak-real
+EXTRA_DIST += tests/e2e/soak_real.sh tests/e2e/soak_real_scenario.sh

@@ -4,7 +4,14 @@
 // SIGTERM/SIGINT or --duration-ms, verifying every signature with OpenSSL. It never re-opens the
 // session, logs in again or reloads the module: what a long-running agent does.
 //
-//   p11-session-loop --module PATH --pin PIN [--interval-ms 100] [--duration-ms 0 (until signal)]
+//   p11-session-loop --module PATH --pin PIN [--interval-ms 100] [--duration-ms 0 (until signal)] [--reopen]
+//
+// --reopen: what a caller that handles token removal does (NSS, a browser): when the session is gone
+// (CKR_DEVICE_REMOVED, CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_TOKEN_NOT_PRESENT,
+// CKR_USER_NOT_LOGGED_IN), look for the token again in the same process, open a new session, log in
+// again and go on, printing "<ms> REOPEN serial=<token serial> same|other key=same|other" (or
+// "<ms> REOPEN-FAIL <what> rv=0x.." while the token is not back). Without it the first session is
+// used until the end, whatever happens.
 //
 // Output, one line per attempt: "<epoch ms> OK" or "<epoch ms> FAIL <what> rv=0x..", then a summary
 // "summary ok=N fail=M session=0x.. ". Exit 0 after a clean run (whatever the signatures did), 2 on
@@ -120,9 +127,67 @@ bool verify(EVP_PKEY *key, const Bytes &data, const Bytes &signature)
 	       EVP_DigestVerify(md.get(), signature.data(), signature.size(), data.data(), data.size()) == 1;
 }
 
+// One session with the token's RSA key and its public half.
+struct Login {
+	CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+	Bytes modulus;
+	std::string serial;
+	std::unique_ptr<EVP_PKEY, EvpPkeyFree> public_key;
+};
+
+// Finds the first token, opens a session, logs in, finds the key. On failure: what failed in `what`.
+CK_RV open_login(CK_FUNCTION_LIST_PTR p11, std::string &pin, Login &out, const char *&what)
+{
+	CK_ULONG nslots = 0;
+	std::vector<CK_SLOT_ID> slots(16);
+	nslots = slots.size();
+	CK_RV rv = p11->C_GetSlotList(CK_TRUE, slots.data(), &nslots);
+	what = "C_GetSlotList (no token)";
+	if (rv != CKR_OK)
+		return rv;
+	if (nslots == 0)
+		return CKR_TOKEN_NOT_PRESENT;
+	CK_TOKEN_INFO info{};
+	what = "C_GetTokenInfo";
+	if ((rv = p11->C_GetTokenInfo(slots[0], &info)) != CKR_OK)
+		return rv;
+	out.serial.assign(reinterpret_cast<const char *>(info.serialNumber), sizeof info.serialNumber);
+	out.serial.erase(out.serial.find_last_not_of(' ') + 1);
+	what = "C_OpenSession";
+	if ((rv = p11->C_OpenSession(slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr,
+				     &out.session)) != CKR_OK)
+		return rv;
+	what = "C_Login";
+	rv = p11->C_Login(out.session, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(&pin[0]), pin.size());
+	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
+		return rv;
+	what = "no RSA private key";
+	if (!find_object(p11, out.session, CKO_PRIVATE_KEY, Bytes(), out.key))
+		return CKR_GENERAL_ERROR;
+	Bytes id, exponent;
+	get_attribute(p11, out.session, out.key, CKA_ID, id);
+	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE;
+	if (!find_object(p11, out.session, CKO_PUBLIC_KEY, id, pub))
+		pub = out.key; // OpenSC also exposes the modulus on the private key
+	what = "no public key (CKA_MODULUS)";
+	if (!get_attribute(p11, out.session, pub, CKA_MODULUS, out.modulus) ||
+	    !get_attribute(p11, out.session, pub, CKA_PUBLIC_EXPONENT, exponent))
+		return CKR_GENERAL_ERROR;
+	what = "OpenSSL public key";
+	out.public_key = rsa_public_key(out.modulus, exponent);
+	return out.public_key ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
+bool session_gone(CK_RV rv)
+{
+	return rv == CKR_DEVICE_REMOVED || rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
+	       rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_USER_NOT_LOGGED_IN;
+}
+
 void usage(std::FILE *out)
 {
-	std::fprintf(out, "usage: p11-session-loop --module PATH --pin PIN [--interval-ms MS] [--duration-ms MS]\n");
+	std::fprintf(out, "usage: p11-session-loop --module PATH --pin PIN [--interval-ms MS] [--duration-ms MS] [--reopen]\n");
 }
 
 } // namespace
@@ -131,11 +196,16 @@ int main(int argc, char **argv)
 {
 	std::string module, pin;
 	long interval_ms = 100, duration_ms = 0;
+	bool reopen = false;
 	for (int i = 1; i < argc; ++i) {
 		const std::string a = argv[i];
 		if (a == "--help") {
 			usage(stdout);
 			return 0;
+		}
+		if (a == "--reopen") {
+			reopen = true;
+			continue;
 		}
 		if (i + 1 >= argc) {
 			usage(stderr);
@@ -181,35 +251,18 @@ int main(int argc, char **argv)
 	if (rv != CKR_OK)
 		return setup_error("C_Initialize", rv);
 
-	CK_ULONG nslots = 0;
-	std::vector<CK_SLOT_ID> slots(16);
-	nslots = slots.size();
-	rv = p11->C_GetSlotList(CK_TRUE, slots.data(), &nslots);
-	if (rv != CKR_OK || nslots == 0)
-		return setup_error("C_GetSlotList (no token)", rv);
-	CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
-	rv = p11->C_OpenSession(slots[0], CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session);
-	if (rv != CKR_OK)
-		return setup_error("C_OpenSession", rv);
-	rv = p11->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(&pin[0]), pin.size());
-	if (rv != CKR_OK)
-		return setup_error("C_Login", rv);
-	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
-	if (!find_object(p11, session, CKO_PRIVATE_KEY, Bytes(), key))
-		return setup_error("no RSA private key", CKR_GENERAL_ERROR);
-	Bytes id, modulus, exponent;
-	get_attribute(p11, session, key, CKA_ID, id);
-	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE;
-	if (!find_object(p11, session, CKO_PUBLIC_KEY, id, pub))
-		pub = key; // OpenSC also exposes the modulus on the private key
-	if (!get_attribute(p11, session, pub, CKA_MODULUS, modulus) ||
-	    !get_attribute(p11, session, pub, CKA_PUBLIC_EXPONENT, exponent))
-		return setup_error("no public key (CKA_MODULUS)", CKR_GENERAL_ERROR);
-	auto public_key = rsa_public_key(modulus, exponent);
-	if (!public_key)
-		return setup_error("OpenSSL public key", CKR_GENERAL_ERROR);
-	std::printf("%lld READY session=0x%lx key=0x%lx modulus_bits=%zu\n", now_ms(),
-		    static_cast<unsigned long>(session), static_cast<unsigned long>(key), modulus.size() * 8);
+	Login login;
+	const char *what = "";
+	if ((rv = open_login(p11, pin, login, what)) != CKR_OK)
+		return setup_error(what, rv);
+	CK_SESSION_HANDLE session = login.session;
+	CK_OBJECT_HANDLE key = login.key;
+	const Bytes modulus = login.modulus;
+	const std::string serial = login.serial;
+	auto public_key = std::move(login.public_key);
+	std::printf("%lld READY session=0x%lx key=0x%lx modulus_bits=%zu serial=%s\n", now_ms(),
+		    static_cast<unsigned long>(session), static_cast<unsigned long>(key), modulus.size() * 8,
+		    serial.c_str());
 
 	const long long end = duration_ms > 0 ? now_ms() + duration_ms : 0;
 	unsigned long ok = 0, fail = 0;
@@ -219,7 +272,7 @@ int main(int argc, char **argv)
 		CK_MECHANISM mech = {CKM_SHA256_RSA_PKCS, nullptr, 0};
 		Bytes signature(modulus.size());
 		CK_ULONG sig_len = signature.size();
-		const char *what = "C_SignInit";
+		what = "C_SignInit";
 		rv = p11->C_SignInit(session, &mech, key);
 		if (rv == CKR_OK) {
 			what = "C_Sign";
@@ -228,6 +281,24 @@ int main(int argc, char **argv)
 		if (rv != CKR_OK) {
 			++fail;
 			std::printf("%lld FAIL %s rv=0x%lx n=%lu\n", now_ms(), what, static_cast<unsigned long>(rv), n);
+			if (reopen && session_gone(rv)) {
+				Login again;
+				const char *step = "";
+				const CK_RV r2 = open_login(p11, pin, again, step);
+				if (r2 == CKR_OK) {
+					session = again.session;
+					key = again.key;
+					const bool same_key = again.modulus == modulus;
+					std::printf("%lld REOPEN serial=%s %s key=%s session=0x%lx\n", now_ms(),
+						    again.serial.c_str(), again.serial == serial ? "same" : "other",
+						    same_key ? "same" : "other", static_cast<unsigned long>(session));
+					if (same_key)
+						public_key = std::move(again.public_key);
+				} else {
+					std::printf("%lld REOPEN-FAIL %s rv=0x%lx\n", now_ms(), step,
+						    static_cast<unsigned long>(r2));
+				}
+			}
 		} else {
 			signature.resize(sig_len);
 			if (verify(public_key.get(), data, signature)) {

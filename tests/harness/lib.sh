@@ -14,6 +14,17 @@
 #   harness_now_ms                wall clock in milliseconds
 #   harness_log MESSAGE           timestamped line to stdout and WORKDIR/harness.log
 #   harness_opensc_conf [EXTRA]   OPENSC_CONF=WORKDIR/opensc.conf: no file cache, EXTRA lines in app default
+#
+# Socket activation (Debian's pcscd.socket + pcscd.service, repeated as systemd does):
+#   harness_start_socket_holder   pcscd-socket-holder owns /run/pcscd/pcscd.comm; each connection while
+#                                 no pcscd runs starts `pcscd --foreground --auto-exit` with the socket
+#                                 (LISTEN_FDS); the first one is started at once. Log WORKDIR/holder.log.
+#   harness_socket_pcscd_pid      the running pcscd's PID (0: none)
+#   harness_socket_stop_pcscd SIGNAL   signal the running pcscd, wait until the holder has reaped it;
+#                                 HARNESS_STOP_MS = when the signal was sent (or now, if none runs).
+#                                 The socket stays.
+#   harness_socket_wait_start N SECONDS   until the holder has made N starts; HARNESS_BACK_MS = the
+#                                 epoch ms of start N from holder.log; 1 on timeout
 
 _harness_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/harness/prereqs.sh
@@ -23,6 +34,8 @@ HARNESS_DIR=""
 HARNESS_VPCD_PORT=${HARNESS_VPCD_PORT:-35963}
 PCSCD_PID=""
 BRIDGE_PID=""
+HOLDER_PID=""
+HARNESS_STOP_MS=0
 HARNESS_BACK_MS=0
 HARNESS_RESTARTS=0
 declare -a _harness_pids=()
@@ -150,6 +163,73 @@ harness_restart_pcscd()
 	harness_start_pcscd
 	HARNESS_RESTARTS=$((HARNESS_RESTARTS + 1))
 	harness_log "pcscd restarted (SIG$sig, down ${down}s), restart #$HARNESS_RESTARTS"
+}
+
+harness_holder() { echo "${PCSCD_SOCKET_HOLDER:-${top_builddir:-.}/pcscd-socket-holder}"; }
+
+harness_start_socket_holder()
+{
+	local i
+	rm -f /run/pcscd/pcscd.comm /run/pcscd/pcscd.pid "$HARNESS_DIR/holder.state"
+	echo "=== $(date -u +%H:%M:%S.%3N) harness: socket holder start" >>"$HARNESS_DIR/pcscd.log"
+	# As pcscd.service: --foreground --auto-exit (plus the harness' --debug and reader config).
+	harness_spawn pcscd-socket-holder "$(harness_holder)" --socket /run/pcscd/pcscd.comm \
+		--state "$HARNESS_DIR/holder.state" --log "$HARNESS_DIR/holder.log" --start-now -- \
+		"$(harness_pcscd)" --foreground --auto-exit --debug --config "$HARNESS_DIR/reader.conf.d" \
+		>>"$HARNESS_DIR/pcscd.log" 2>&1
+	HOLDER_PID=$HARNESS_SPAWNED_PID
+	harness_socket_wait_start 1 5 || harness_die "socket holder did not start pcscd; see $HARNESS_DIR/holder.log"
+	PCSCD_PID=$(harness_socket_pcscd_pid)
+}
+
+harness_socket_pcscd_pid()
+{
+	local pid=0
+	[ -r "$HARNESS_DIR/holder.state" ] && pid=$(awk '$1 == "pid" { print $2 }' "$HARNESS_DIR/holder.state")
+	echo "${pid:-0}"
+}
+
+_harness_socket_starts()
+{
+	local n=0
+	[ -r "$HARNESS_DIR/holder.state" ] && n=$(awk '$1 == "starts" { print $2 }' "$HARNESS_DIR/holder.state")
+	echo "${n:-0}"
+}
+
+harness_socket_stop_pcscd()
+{
+	local sig=${1:-TERM} pid i
+	pid=$(harness_socket_pcscd_pid)
+	HARNESS_STOP_MS=$(harness_now_ms)
+	[ "$pid" != 0 ] || return 0
+	echo "=== $(date -u +%H:%M:%S.%3N) harness: pcscd pid $pid SIG$sig (socket stays)" >>"$HARNESS_DIR/pcscd.log"
+	kill -s "$sig" "$pid" 2>/dev/null || true
+	kill -s CONT "$pid" 2>/dev/null || true # a stopped pcscd (SIGSTOP) acts on SIGTERM once continued
+	for ((i = 0; i < 200; i++)); do
+		[ "$(harness_socket_pcscd_pid)" = "$pid" ] || return 0
+		sleep 0.025
+	done
+	harness_log "pcscd pid $pid still running 5 s after SIG$sig; SIGKILL"
+	kill -s KILL "$pid" 2>/dev/null || true
+	for ((i = 0; i < 200; i++)); do
+		[ "$(harness_socket_pcscd_pid)" = "$pid" ] || return 0
+		sleep 0.025
+	done
+	harness_die "the socket holder did not reap pcscd pid $pid"
+}
+
+harness_socket_wait_start()
+{
+	local n=$1 seconds=${2:-5} i
+	for ((i = 0; i < seconds * 40; i++)); do
+		if [ "$(_harness_socket_starts)" -ge "$n" ]; then
+			HARNESS_BACK_MS=$(grep " (start $n)\$" "$HARNESS_DIR/holder.log" | tail -n 1 | cut -d' ' -f1)
+			PCSCD_PID=$(harness_socket_pcscd_pid)
+			return 0
+		fi
+		sleep 0.025
+	done
+	return 1
 }
 
 harness_start_bridge()

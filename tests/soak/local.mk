@@ -54,5 +54,5 @@ bench: $(soak_deps)
 
 # the result directories of make soak / make bench (mk/opensc.mk's clean-local runs this)
 clean-soak:
-	-rm -rf $(abs_top_builddir)/soak-results $(abs_top_builddir)/bench-results
+	-rm -rf $(abs_top_builddir)/soak-results $(abs_top_builddir)/bench-results $(abs_top_builddir)/soak-real-results
 .PHONY: clean-soak
