@@ -7,7 +7,8 @@
 #
 # Environment: E2E_VARIANT (name), E2E_PREFIX (OpenSC prefix), E2E_WORKDIR, E2E_BRIDGE_ARGS (card
 # selection for vpcd-bridge, or "none" for a real token), E2E_PIN; optional E2E_RESTARTS (4), E2E_SIGS (3), E2E_DEADLINE (6),
-# E2E_DOWN (0.5 s pcscd stays down), E2E_OPENSC_DEBUG (OpenSC debug level into opensc-debug.log).
+# E2E_DOWN (0.5 s pcscd stays down), E2E_OPENSC_DEBUG (OpenSC debug level into opensc-debug.log),
+# E2E_MODULE (the module ssh-add -s loads; default E2E_PREFIX/lib/opensc-pkcs11.so).
 # Writes E2E_WORKDIR/result.env (shell-sourceable) and E2E_WORKDIR/signatures.log.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,7 +20,7 @@ restarts=${E2E_RESTARTS:-4}
 sigs=${E2E_SIGS:-3}
 deadline_s=${E2E_DEADLINE:-6}
 down=${E2E_DOWN:-0.5}
-module="$prefix/lib/opensc-pkcs11.so"
+module=${E2E_MODULE:-$prefix/lib/opensc-pkcs11.so}
 
 harness_init "${E2E_WORKDIR:?}"
 W=$HARNESS_DIR
