@@ -14,17 +14,24 @@ $(MODULE_DIR)/inputs: FORCE
 	   echo "compiler: $$($(CC) --version | head -n1)"; } >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 
-$(MODULE_DIR)/.built: $(MODULE_DIR)/inputs $(srcdir)/build-aux/module-build $(OPENSC_SERIES) $(OPENSC_PATCH_FILES) \
-		$(srcdir)/src/module/p11_info.cpp $(MODULE_INSTALLER)
+$(MODULE_DIR)/.built: $(MODULE_DIR)/inputs $(srcdir)/build-aux/module-build $(OPENSC_SERIES) $(OPENSC_PATCH_FILES)
 	@rm -f $@
-	$(AM_V_GEN)CC='$(CC)' CXX='$(CXX)' $(BASH) $(srcdir)/build-aux/module-build --tarball '$(OPENSC_TARBALL)' \
+	$(AM_V_GEN)CC='$(CC)' $(BASH) $(srcdir)/build-aux/module-build --tarball '$(OPENSC_TARBALL)' \
 		--patches '$(abs_srcdir)/patches' --dir '$(MODULE_DIR)' --conf '$(MODULE_CONF)' --prefix '$(MODULE_PREFIX)' \
-		--jobs $(OPENSC_JOBS) --info-source '$(abs_srcdir)/src/module/p11_info.cpp' \
-		--installer '$(abs_srcdir)/build-aux/opensc-recovery-install'
+		--jobs $(OPENSC_JOBS)
 	@touch $@
 
-module: $(MODULE_DIR)/.built
-	@echo "module: $(MODULE_SO)"
+# Next to the module: the C_GetInfo reader the installer uses (OpenSC's pkcs11.h from the module's tree)
+# and the installer itself.
+$(MODULE_DIR)/opensc-p11-info: $(srcdir)/src/module/p11_info.cpp $(MODULE_DIR)/.built
+	$(AM_V_CXX)$(CXX) -std=c++17 $(CXXFLAGS) -Wall -Wextra -Werror -I$(MODULE_DIR)/src/src/pkcs11 -o $@ \
+		$(srcdir)/src/module/p11_info.cpp $(LIBS)
+$(MODULE_DIR)/opensc-recovery-install: $(MODULE_INSTALLER) $(MODULE_DIR)/.built
+	$(AM_V_GEN)cp $(MODULE_INSTALLER) $@ && chmod 755 $@
+
+MODULE_FILES = $(MODULE_DIR)/.built $(MODULE_DIR)/opensc-p11-info $(MODULE_DIR)/opensc-recovery-install
+module: $(MODULE_FILES)
+	@echo "module: $(MODULE_SO) (reads $(MODULE_CONF) unless OPENSC_CONF is set)"
 
 # `make install-module INSTALL_MODULE_FLAGS=--dry-run` prints every step and changes nothing.
 install-module: module

@@ -10,7 +10,7 @@ tests_delivery_p11_two_modules_CPPFLAGS = $(AM_CPPFLAGS) -I$(OPENSC_STOCK_SRC)/s
 tests_delivery_p11_two_modules_LDADD = $(LIBS)
 
 # The module is built (once; cached like the OpenSC trees) before the tests run.
-check_DATA += $(MODULE_DIR)/.built
+check_DATA += $(MODULE_FILES)
 
 delivery_test_list = tests/delivery/test_quilt_export.sh tests/delivery/test_homebrew_tap.sh \
 	tests/delivery/test_module.sh tests/delivery/test_install_module.sh \

@@ -7,7 +7,10 @@
 #   1. stock pkcs11-tool (linked with the stock libopensc.so) loads our module: our module's libopensc
 #      code must run (its debug log says "OpenSC version: 0.27.1+recovery1"), not the stock one;
 #   2. our module loaded RTLD_GLOBAL first, then the stock onepin-opensc-pkcs11.so: the stock module's
-#      libopensc must still run its own code ("OpenSC version: 0.27.1").
+#      libopensc must still run its own code ("OpenSC version: 0.27.1");
+#   3. the stock onepin-opensc-pkcs11.so loaded RTLD_GLOBAL first (its C_* and, through its
+#      libopensc.so, every sc_* symbol global), then ours: ours must still answer with its own functions
+#      and its own libopensc.
 # Each is also run with a control: the same archives linked without the version script (every libopensc
 # symbol exported), which must show the interposition — so the checks can fail.
 set -uo pipefail
@@ -78,4 +81,18 @@ dl_check "ours loaded RTLD_GLOBAL first: the stock module keeps its own libopens
 dl_check "both answer C_GetInfo in one process" grep -q 'SECOND: OpenSC smartcard framework' "$tmp/d2.out"
 got=$(direction2 "$tmp/exportall.so")
 dl_check "control loaded RTLD_GLOBAL first interposes on the stock libopensc (log: '$got')" [ "$got" != "0.27.1 0.27.1+recovery1" ]
+# 3. the stock module RTLD_GLOBAL first, then ours
+direction3()
+{
+	rm -f "$tmp/d3.log"; mkconf "$tmp/d3.log" "$tmp/d3.conf"
+	OPENSC_CONF="$tmp/d3.conf" "$two" --global "$stock/lib/onepin-opensc-pkcs11.so" "$1" >"$tmp/d3.out" 2>&1
+	echo "$(versions "$tmp/d3.log") / $(sed -n 's/^SECOND: //p' "$tmp/d3.out")"
+}
+got=$(direction3 "$MODULE_SO")
+sed 's/^/    /' "$tmp/d3.out"
+dl_check "stock module RTLD_GLOBAL first: ours answers with its own functions and libopensc ($got)" \
+	[ "$got" = "0.27.1 0.27.1+recovery1 / OpenSC smartcard fw (+recovery1) 0.27" ]
+got=$(direction3 "$tmp/exportall.so")
+dl_check "control after the stock module RTLD_GLOBAL is interposed ($got)" \
+	[ "$got" != "0.27.1 0.27.1+recovery1 / OpenSC smartcard fw (+recovery1) 0.27" ]
 dl_finish
