@@ -51,7 +51,7 @@ out=$(inst install "$MODULE_SO" 2>&1)
 dl_check "installing twice is refused, naming the file: $(echo "$out" | grep refused)" has "$out" "refused: $T: already installed"
 p=$(p11kit)
 echo "    p11-kit while installed: $p"
-dl_check "p11-kit list-modules sees the fork" has "$p" '+recovery1'
+dl_check "p11-kit list-modules sees the fork" has "$p" "$DL_SUFFIX"
 
 # The compiled-in configuration file (no OPENSC_CONF): /etc/opensc/opensc.conf in the overlay.
 mkdir -p /etc/opensc
@@ -68,7 +68,7 @@ for order in "$T $dist_onepin" "$dist_onepin $T"; do
 	got=$(versions "$W/default-conf.log")
 	sed 's/^/    /' "$W/two.out"
 	dl_check "one process, $(basename ${order% *}) loaded first (RTLD_GLOBAL): each libopensc runs its own code (log: '$got')" \
-		has "$got" '^0\.23\.[0-9]* 0\.27\.1+recovery1$'
+		has "$got" "^0\\.23\\.[0-9]* 0\\.27\\.1$DL_SUFFIX\$"
 done
 rm -f /etc/opensc/opensc.conf
 

@@ -47,7 +47,7 @@ mkconf() { printf 'app default {\n\tdebug = 3;\n\tdebug_file = %s;\n}\n' "$1" >"
 mkconf "$tmp/show.log" "$tmp/show.conf"
 info=$(OPENSC_CONF="$tmp/show.conf" "$stock/bin/pkcs11-tool" --module "$MODULE_SO" --show-info 2>&1)
 echo "$info" | sed 's/^/    /'
-dl_check "pkcs11-tool --show-info: library (+recovery1), ver 0.27" has "$info" 'Library.*(+recovery1) (ver 0.27)'
+dl_check "pkcs11-tool --show-info: library '$DL_PRODUCT (ver 0.27)'" hasf "$info" "$DL_PRODUCT (ver 0.27)"
 dl_check "OPENSC_CONF honoured (its debug_file written)" [ -s "$tmp/show.log" ]
 
 # The control: libopensc's symbols exported (no version script).
@@ -65,9 +65,9 @@ direction1()
 	versions "$tmp/d1.log"
 }
 got=$(direction1 "$MODULE_SO")
-dl_check "stock libopensc loaded first: our module runs its own libopensc (log: '$got')" [ "$got" = "0.27.1+recovery1" ]
+dl_check "stock libopensc loaded first: our module runs its own libopensc (log: '$got')" [ "$got" = "0.27.1$DL_SUFFIX" ]
 got=$(direction1 "$tmp/exportall.so")
-dl_check "control (all symbols exported) is interposed by the stock libopensc (log: '$got')" [ "$got" != "0.27.1+recovery1" ]
+dl_check "control (all symbols exported) is interposed by the stock libopensc (log: '$got')" [ "$got" != "0.27.1$DL_SUFFIX" ]
 # 2. our module RTLD_GLOBAL first, then the stock module (and with it the stock libopensc.so)
 direction2()
 {
@@ -77,10 +77,10 @@ direction2()
 }
 got=$(direction2 "$MODULE_SO")
 sed 's/^/    /' "$tmp/d2.out"
-dl_check "ours loaded RTLD_GLOBAL first: the stock module keeps its own libopensc (log: '$got')" [ "$got" = "0.27.1 0.27.1+recovery1" ]
+dl_check "ours loaded RTLD_GLOBAL first: the stock module keeps its own libopensc (log: '$got')" [ "$got" = "0.27.1 0.27.1$DL_SUFFIX" ]
 dl_check "both answer C_GetInfo in one process" grep -q 'SECOND: OpenSC smartcard framework' "$tmp/d2.out"
 got=$(direction2 "$tmp/exportall.so")
-dl_check "control loaded RTLD_GLOBAL first interposes on the stock libopensc (log: '$got')" [ "$got" != "0.27.1 0.27.1+recovery1" ]
+dl_check "control loaded RTLD_GLOBAL first interposes on the stock libopensc (log: '$got')" [ "$got" != "0.27.1 0.27.1$DL_SUFFIX" ]
 # 3. the stock module RTLD_GLOBAL first, then ours
 direction3()
 {
@@ -91,8 +91,8 @@ direction3()
 got=$(direction3 "$MODULE_SO")
 sed 's/^/    /' "$tmp/d3.out"
 dl_check "stock module RTLD_GLOBAL first: ours answers with its own functions and libopensc ($got)" \
-	[ "$got" = "0.27.1 0.27.1+recovery1 / OpenSC smartcard fw (+recovery1) 0.27" ]
+	[ "$got" = "0.27.1 0.27.1$DL_SUFFIX / $DL_PRODUCT 0.27" ]
 got=$(direction3 "$tmp/exportall.so")
 dl_check "control after the stock module RTLD_GLOBAL is interposed ($got)" \
-	[ "$got" != "0.27.1 0.27.1+recovery1 / OpenSC smartcard fw (+recovery1) 0.27" ]
+	[ "$got" != "0.27.1 0.27.1$DL_SUFFIX / $DL_PRODUCT 0.27" ]
 dl_finish

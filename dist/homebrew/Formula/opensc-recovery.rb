@@ -106,7 +106,7 @@ class OpenscRecovery < Formula
   test do
     assert_match "OpenSC #{version}+recovery1", shell_output("#{bin}/opensc-tool -i")
     info = shell_output("#{bin}/pkcs11-tool --module #{lib}/opensc-pkcs11.so --show-info")
-    assert_match "(+recovery1)", info
+    assert_match "OpenSC smartcard fw (+recovery1)", info
     assert_match "OpenSC Project", info
   end
 end
