@@ -81,7 +81,7 @@ class Formula
     end
 
     def depends_on(dep) = spec[:depends_on] << dep
-    def uses_from_macos(dep, **_opts) = spec[:uses_from_macos] << dep
+    def uses_from_macos(*deps, **opts) = spec[:uses_from_macos] << [deps, opts]
 
     def conflicts_with(*names, because: nil)
       spec[:conflicts_with] << [names, because]
