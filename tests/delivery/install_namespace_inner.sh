@@ -34,6 +34,19 @@ dl_check "dpkg --verify opensc-pkcs11 is clean before" [ -z "$(dpkg --verify ope
 p11kit() { p11-kit list-modules 2>/dev/null | awk '/^opensc-pkcs11:/{on=1} on && /library-description/{print; exit}'; }
 echo "    p11-kit before: $(p11kit)"
 
+# Before: the distribution's own module on the same path stops signing at the first pcscd restart
+# (OpenSC #3395), so the scenario below can tell the two apart.
+unset PCSCLITE_CSOCK_NAME
+E2E_RESTARTS=2 E2E_SIGS=2 E2E_DEADLINE=4 E2E_MODULE=$T e2e_run_ssh_variant distribution "$OPENSC_PATCHED_PREFIX" "$W/ssh-dist" "$DL_IMAGE"
+export PCSCLITE_CSOCK_NAME="$W/no-pcscd"
+r="$W/ssh-dist/result.env"
+if [ -r "$r" ] && [ "$(e2e_result "$r" status)" = done ]; then
+	dl_check "before: Debian's $pkgver module at $T: $(e2e_result "$r" sig_ok) signatures OK, $(e2e_result "$r" sig_fail) failed, $(e2e_result "$r" restarts_survived) of $(e2e_result "$r" restarts_planned) restarts survived (it does not recover)" \
+		[ "$(e2e_result "$r" restarts_survived)" = 0 ]
+else
+	dl_fail "the ssh-agent scenario with Debian's module did not run: $(e2e_result "$r" reason 2>/dev/null)"
+fi
+
 # --dry-run, then install
 out=$(inst --dry-run install "$MODULE_SO" 2>&1); rc=$?
 echo "$out" | sed 's/^/    /'
@@ -58,24 +71,26 @@ mkdir -p /etc/opensc
 printf 'app default {\n\tdebug = 3;\n\tdebug_file = %s/default-conf.log;\n}\n' "$W" >/etc/opensc/opensc.conf
 (unset OPENSC_CONF; "$P11_INFO" "$T" >/dev/null 2>&1)
 dl_check "without OPENSC_CONF the module reads /etc/opensc/opensc.conf (its debug_file written)" [ -s "$W/default-conf.log" ]
-# The distribution's libopensc and ours in one process, both orders.
+# The distribution's libopensc (0.23) and ours in one process, in the three orders of test_module.sh.
 dist_onepin="$(dirname "$T")/onepin-opensc-pkcs11.so"
+dist_lib=$(readlink -f "$(dirname "$T")/libopensc.so.8")
 versions() { sed -n 's/.*OpenSC version: \([^ ]*\).*/\1/p' "$1" | sort -u | tr '\n' ' ' | sed 's/ $//'; }
-for order in "$T $dist_onepin" "$dist_onepin $T"; do
+for items in "--global-lib $dist_lib --module $T" "--global-module $T --global-lib $dist_lib" \
+	"--global-module $dist_onepin --module $T"; do
 	rm -f "$W/default-conf.log"
 	# shellcheck disable=SC2086
-	(unset OPENSC_CONF; "$two" --global $order >"$W/two.out" 2>&1)
+	(unset OPENSC_CONF; "$two" $items >"$W/two.out" 2>&1)
 	got=$(versions "$W/default-conf.log")
 	sed 's/^/    /' "$W/two.out"
-	dl_check "one process, $(basename ${order% *}) loaded first (RTLD_GLOBAL): each libopensc runs its own code (log: '$got')" \
-		has "$got" "^0\\.23\\.[0-9]* 0\\.27\\.1$DL_SUFFIX\$"
+	dl_check "one process: ${items//$(dirname "$T")\//}: each libopensc runs its own code (log: '$got'), ours answers as the fork" \
+		eval 'has "$got" "^0\.23\.[0-9]* 0\.27\.1$DL_SUFFIX\$" && grep -q -F "$DL_PRODUCT" "$W/two.out"'
 done
 rm -f /etc/opensc/opensc.conf
 
 # ssh-agent with the distribution's path, through pcscd restarts (the demo's harness).
 export E2E_RESTARTS=${E2E_RESTARTS:-3} E2E_SIGS=${E2E_SIGS:-2} E2E_DEADLINE=${E2E_DEADLINE:-5}
 unset PCSCLITE_CSOCK_NAME
-E2E_MODULE=$T e2e_run_ssh_variant installed "$OPENSC_PATCHED_PREFIX" "$W/ssh" "$DL_IMAGE"
+E2E_MODULE=$T e2e_run_ssh_variant opensc-recovery "$OPENSC_PATCHED_PREFIX" "$W/ssh" "$DL_IMAGE"
 export PCSCLITE_CSOCK_NAME="$W/no-pcscd"
 r="$W/ssh/result.env"
 if [ -r "$r" ] && [ "$(e2e_result "$r" status)" = done ]; then

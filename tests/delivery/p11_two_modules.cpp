@@ -1,49 +1,84 @@
-// p11-two-modules [--global] FIRST SECOND: one process that loads two PKCS#11 modules (FIRST with
-// RTLD_GLOBAL when --global, so its exported symbols are visible to everything loaded after it),
-// initialises both and prints each one's C_GetInfo library description:
-//   FIRST: OpenSC smartcard fw (+recovery1) 0.27
-//   SECOND: OpenSC smartcard framework 0.27
-// With an OpenSC debug_file in OPENSC_CONF, each libopensc context also logs "OpenSC version: ...":
-// tests/delivery/test_module.sh reads those lines to see which libopensc code each module ran.
-// Exit: 0 both answered; 1 otherwise.
+// p11-two-modules ITEM...: loads shared objects into one process, in order, the way applications do,
+// and reports what each one's code answers. Items:
+//   --module PATH          a PKCS#11 module, dlopen(RTLD_NOW | RTLD_LOCAL) (ssh-pkcs11-helper, p11-kit);
+//                          C_Initialize, then C_GetInfo printed as "module N: <description> <major>.<minor>"
+//   --global-module PATH   the same with RTLD_GLOBAL (its C_* symbols visible to everything loaded later)
+//   --global-lib PATH      a libopensc, dlopen(RTLD_NOW | RTLD_GLOBAL), as if the program were linked with it
+//                          (OpenSC's tools are); sc_establish_context() + sc_release_context(), and
+//                          "lib N: <sc_get_version()>" printed
+// No RTLD_DEEPBIND (OpenSC's own loader uses it, most PKCS#11 hosts do not). With an OpenSC debug_file in
+// OPENSC_CONF every libopensc context also logs "OpenSC version: ...": tests/delivery/test_module.sh reads
+// those lines to see whose libopensc code each object ran. Exit: 0 every item answered; 1 otherwise.
 #include <dlfcn.h>
 
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "pkcs11.h"
 
 namespace {
 
-CK_FUNCTION_LIST_PTR load(const char *path, int flags)
+void *open_or_report(const char *path, int flags)
 {
 	void *h = dlopen(path, RTLD_NOW | flags);
-	if (h == nullptr) {
+	if (h == nullptr)
 		std::fprintf(stderr, "p11-two-modules: %s: %s\n", path, dlerror());
-		return nullptr;
-	}
+	return h; // kept loaded for the life of the process on purpose
+}
+
+bool run_module(int n, const char *path, int flags, std::vector<CK_FUNCTION_LIST_PTR> &initialised)
+{
+	void *h = open_or_report(path, flags);
+	if (h == nullptr)
+		return false;
 	auto get = reinterpret_cast<CK_C_GetFunctionList>(dlsym(h, "C_GetFunctionList"));
 	CK_FUNCTION_LIST_PTR f = nullptr;
 	if (get == nullptr || get(&f) != CKR_OK || f == nullptr) {
 		std::fprintf(stderr, "p11-two-modules: %s: no function list\n", path);
-		return nullptr;
+		return false;
 	}
-	// dlopen handles are kept for the life of the process on purpose: both modules stay loaded.
-	return f;
-}
-
-bool describe(const char *label, CK_FUNCTION_LIST_PTR f)
-{
-	CK_INFO info{};
-	CK_RV rv = f->C_GetInfo(&info);
+	CK_RV rv = f->C_Initialize(nullptr);
 	if (rv != CKR_OK) {
-		std::fprintf(stderr, "p11-two-modules: %s: C_GetInfo: 0x%lx\n", label, static_cast<unsigned long>(rv));
+		std::fprintf(stderr, "p11-two-modules: module %d (%s): C_Initialize: 0x%lx\n", n, path, static_cast<unsigned long>(rv));
+		return false;
+	}
+	initialised.push_back(f);
+	CK_INFO info{};
+	rv = f->C_GetInfo(&info);
+	if (rv != CKR_OK) {
+		std::fprintf(stderr, "p11-two-modules: module %d: C_GetInfo: 0x%lx\n", n, static_cast<unsigned long>(rv));
 		return false;
 	}
 	std::string d(reinterpret_cast<const char *>(info.libraryDescription), sizeof info.libraryDescription);
 	d.erase(d.find_last_not_of(' ') + 1);
-	std::printf("%s: %s %u.%u\n", label, d.c_str(), info.libraryVersion.major, info.libraryVersion.minor);
+	std::printf("module %d: %s %u.%u\n", n, d.c_str(), info.libraryVersion.major, info.libraryVersion.minor);
+	return true;
+}
+
+bool run_lib(int n, const char *path)
+{
+	void *h = open_or_report(path, RTLD_GLOBAL);
+	if (h == nullptr)
+		return false;
+	using establish_fn = int (*)(void **, const char *);
+	using release_fn = int (*)(void *);
+	using version_fn = const char *(*)();
+	auto establish = reinterpret_cast<establish_fn>(dlsym(h, "sc_establish_context"));
+	auto release = reinterpret_cast<release_fn>(dlsym(h, "sc_release_context"));
+	auto version = reinterpret_cast<version_fn>(dlsym(h, "sc_get_version"));
+	if (establish == nullptr || release == nullptr || version == nullptr) {
+		std::fprintf(stderr, "p11-two-modules: %s: not a libopensc\n", path);
+		return false;
+	}
+	void *ctx = nullptr;
+	if (establish(&ctx, "p11-two-modules") != 0 || ctx == nullptr) {
+		std::fprintf(stderr, "p11-two-modules: lib %d: sc_establish_context failed\n", n);
+		return false;
+	}
+	release(ctx);
+	std::printf("lib %d: %s\n", n, version());
 	return true;
 }
 
@@ -51,32 +86,26 @@ bool describe(const char *label, CK_FUNCTION_LIST_PTR f)
 
 int main(int argc, char **argv)
 {
-	int i = 1;
-	int first_flags = RTLD_LOCAL;
-	if (argc > 1 && std::strcmp(argv[1], "--global") == 0) {
-		first_flags = RTLD_GLOBAL;
-		i++;
-	}
-	if (argc - i != 2) {
-		std::fprintf(stderr, "usage: p11-two-modules [--global] FIRST SECOND\n");
+	if (argc < 3 || (argc - 1) % 2 != 0) {
+		std::fprintf(stderr, "usage: p11-two-modules {--module|--global-module|--global-lib} PATH ...\n");
 		return 1;
 	}
-	CK_FUNCTION_LIST_PTR a = load(argv[i], first_flags);
-	if (a == nullptr)
-		return 1;
-	if (a->C_Initialize(nullptr) != CKR_OK) {
-		std::fprintf(stderr, "p11-two-modules: FIRST: C_Initialize failed\n");
-		return 1;
+	std::vector<CK_FUNCTION_LIST_PTR> initialised;
+	bool ok = true;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		const int n = (i + 1) / 2;
+		if (std::strcmp(argv[i], "--module") == 0)
+			ok = run_module(n, argv[i + 1], RTLD_LOCAL, initialised) && ok;
+		else if (std::strcmp(argv[i], "--global-module") == 0)
+			ok = run_module(n, argv[i + 1], RTLD_GLOBAL, initialised) && ok;
+		else if (std::strcmp(argv[i], "--global-lib") == 0)
+			ok = run_lib(n, argv[i + 1]) && ok;
+		else {
+			std::fprintf(stderr, "p11-two-modules: unknown item %s\n", argv[i]);
+			return 1;
+		}
 	}
-	CK_FUNCTION_LIST_PTR b = load(argv[i + 1], RTLD_LOCAL);
-	if (b == nullptr)
-		return 1;
-	if (b->C_Initialize(nullptr) != CKR_OK) {
-		std::fprintf(stderr, "p11-two-modules: SECOND: C_Initialize failed\n");
-		return 1;
-	}
-	const bool ok = describe("FIRST", a) && describe("SECOND", b);
-	b->C_Finalize(nullptr);
-	a->C_Finalize(nullptr);
+	for (auto it = initialised.rbegin(); it != initialised.rend(); ++it)
+		(*it)->C_Finalize(nullptr);
 	return ok ? 0 : 1;
 }

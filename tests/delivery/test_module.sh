@@ -3,16 +3,16 @@
 # among them C_GetFunctionList, C_GetInterfaceList, C_GetInterface); no RUNPATH/RPATH and no libopensc
 # among its NEEDED; the configured opensc.conf path is compiled in and OPENSC_CONF overrides it;
 # pkcs11-tool --show-info shows the fork; and no symbol interposition either way with another
-# libopensc in the same process:
-#   1. stock pkcs11-tool (linked with the stock libopensc.so) loads our module: our module's libopensc
-#      code must run (its debug log says "OpenSC version: 0.27.1+recovery1"), not the stock one;
-#   2. our module loaded RTLD_GLOBAL first, then the stock onepin-opensc-pkcs11.so: the stock module's
-#      libopensc must still run its own code ("OpenSC version: 0.27.1");
-#   3. the stock onepin-opensc-pkcs11.so loaded RTLD_GLOBAL first (its C_* and, through its
-#      libopensc.so, every sc_* symbol global), then ours: ours must still answer with its own functions
-#      and its own libopensc.
-# Each is also run with a control: the same archives linked without the version script (every libopensc
-# symbol exported), which must show the interposition — so the checks can fail.
+# libopensc in the same process (tests/delivery/p11-two-modules loads them as applications do, without
+# RTLD_DEEPBIND; which libopensc code ran is read from each context's debug line "OpenSC version: ..."):
+#   1. the stock libopensc.so loaded RTLD_GLOBAL first (a program linked with it), then our module:
+#      our module must run its own libopensc ("0.27.1+recovery1"), the library its own ("0.27.1");
+#   2. our module loaded RTLD_GLOBAL first, then the stock libopensc.so: the library must still run its
+#      own code, not ours;
+#   3. the stock onepin-opensc-pkcs11.so loaded RTLD_GLOBAL first (its C_* global), then ours: ours must
+#      answer with its own functions (-Bsymbolic) and its own libopensc.
+# Each is also run with a control: the same archives linked without the version script and without
+# -Bsymbolic, which must show the interposition, so the checks can fail.
 set -uo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 dl_need_module
@@ -57,42 +57,33 @@ ${CC:-cc} -shared -o "$tmp/exportall.so" -Wl,--whole-archive "$src/pkcs11/.libs/
 	$(pkg-config --libs libcrypto) -lz -ldl -lpthread || { echo "FAIL: cannot link the control module"; exit 1; }
 
 versions() { sed -n 's/.*OpenSC version: \([^ ]*\).*/\1/p' "$1" | sort | tr '\n' ' ' | sed 's/ $//'; }
-# 1. stock libopensc in the process first (pkcs11-tool's own dependency), then the module
-direction1()
+libopensc=$(readlink -f "$stock/lib/libopensc.so")
+# coload NAME ITEM...: runs p11-two-modules with its own debug log; prints "<sorted versions> / <answers>"
+coload()
 {
-	rm -f "$tmp/d1.log"; mkconf "$tmp/d1.log" "$tmp/d1.conf"
-	OPENSC_CONF="$tmp/d1.conf" "$stock/bin/pkcs11-tool" --module "$1" --show-info >/dev/null 2>&1
-	versions "$tmp/d1.log"
+	local name=$1
+	shift
+	rm -f "$tmp/$name.log"; mkconf "$tmp/$name.log" "$tmp/$name.conf"
+	OPENSC_CONF="$tmp/$name.conf" "$two" "$@" >"$tmp/$name.out" 2>&1
+	echo "$(versions "$tmp/$name.log") / $(sed -n 's/^[a-z]* [0-9]: //p' "$tmp/$name.out" | tr '\n' ';')"
 }
-got=$(direction1 "$MODULE_SO")
-dl_check "stock libopensc loaded first: our module runs its own libopensc (log: '$got')" [ "$got" = "0.27.1$DL_SUFFIX" ]
-got=$(direction1 "$tmp/exportall.so")
-dl_check "control (all symbols exported) is interposed by the stock libopensc (log: '$got')" [ "$got" != "0.27.1$DL_SUFFIX" ]
-# 2. our module RTLD_GLOBAL first, then the stock module (and with it the stock libopensc.so)
-direction2()
-{
-	rm -f "$tmp/d2.log"; mkconf "$tmp/d2.log" "$tmp/d2.conf"
-	OPENSC_CONF="$tmp/d2.conf" "$two" --global "$1" "$stock/lib/onepin-opensc-pkcs11.so" >"$tmp/d2.out" 2>&1
-	versions "$tmp/d2.log"
-}
-got=$(direction2 "$MODULE_SO")
-sed 's/^/    /' "$tmp/d2.out"
-dl_check "ours loaded RTLD_GLOBAL first: the stock module keeps its own libopensc (log: '$got')" [ "$got" = "0.27.1 0.27.1$DL_SUFFIX" ]
-dl_check "both answer C_GetInfo in one process" grep -q 'SECOND: OpenSC smartcard framework' "$tmp/d2.out"
-got=$(direction2 "$tmp/exportall.so")
-dl_check "control loaded RTLD_GLOBAL first interposes on the stock libopensc (log: '$got')" [ "$got" != "0.27.1 0.27.1$DL_SUFFIX" ]
-# 3. the stock module RTLD_GLOBAL first, then ours
-direction3()
-{
-	rm -f "$tmp/d3.log"; mkconf "$tmp/d3.log" "$tmp/d3.conf"
-	OPENSC_CONF="$tmp/d3.conf" "$two" --global "$stock/lib/onepin-opensc-pkcs11.so" "$1" >"$tmp/d3.out" 2>&1
-	echo "$(versions "$tmp/d3.log") / $(sed -n 's/^SECOND: //p' "$tmp/d3.out")"
-}
-got=$(direction3 "$MODULE_SO")
-sed 's/^/    /' "$tmp/d3.out"
-dl_check "stock module RTLD_GLOBAL first: ours answers with its own functions and libopensc ($got)" \
-	[ "$got" = "0.27.1 0.27.1$DL_SUFFIX / $DL_PRODUCT 0.27" ]
-got=$(direction3 "$tmp/exportall.so")
-dl_check "control after the stock module RTLD_GLOBAL is interposed ($got)" \
-	[ "$got" != "0.27.1 0.27.1$DL_SUFFIX / $DL_PRODUCT 0.27" ]
+want="0.27.1 0.27.1$DL_SUFFIX"
+# 1.
+got=$(coload d1 --global-lib "$libopensc" --module "$MODULE_SO"); sed 's/^/    /' "$tmp/d1.out"
+dl_check "stock libopensc first, then ours: each runs its own libopensc ($got)" \
+	[ "$got" = "$want / 0.27.1;$DL_PRODUCT 0.27;" ]
+got=$(coload c1 --global-lib "$libopensc" --module "$tmp/exportall.so")
+dl_check "control: interposed by the stock libopensc ($got)" [ "${got%% / *}" != "$want" ]
+# 2.
+got=$(coload d2 --global-module "$MODULE_SO" --global-lib "$libopensc"); sed 's/^/    /' "$tmp/d2.out"
+dl_check "ours RTLD_GLOBAL first, then the stock libopensc: each runs its own ($got)" \
+	[ "$got" = "$want / $DL_PRODUCT 0.27;0.27.1;" ]
+got=$(coload c2 --global-module "$tmp/exportall.so" --global-lib "$libopensc")
+dl_check "control: interposes on the stock libopensc ($got)" [ "${got%% / *}" != "$want" ]
+# 3.
+got=$(coload d3 --global-module "$stock/lib/onepin-opensc-pkcs11.so" --module "$MODULE_SO"); sed 's/^/    /' "$tmp/d3.out"
+dl_check "stock module RTLD_GLOBAL first, then ours: ours answers with its own functions and libopensc ($got)" \
+	[ "$got" = "$want / OpenSC smartcard framework 0.27;$DL_PRODUCT 0.27;" ]
+got=$(coload c3 --global-module "$stock/lib/onepin-opensc-pkcs11.so" --module "$tmp/exportall.so")
+dl_check "control: interposed by the stock module ($got)" [ "$got" != "$want / OpenSC smartcard framework 0.27;$DL_PRODUCT 0.27;" ]
 dl_finish
