@@ -56,7 +56,7 @@ ${CC:-cc} -shared -o "$tmp/exportall.so" -Wl,--whole-archive "$src/pkcs11/.libs/
 	"$src/libopensc/.libs/libopensc.a" "$src/common/.libs/libscdl.a" "$src/common/.libs/libcompat.a" \
 	$(pkg-config --libs libcrypto) -lz -ldl -lpthread || { echo "FAIL: cannot link the control module"; exit 1; }
 
-versions() { sed -n 's/.*OpenSC version: \([^ ]*\).*/\1/p' "$1" | sort | tr '\n' ' ' | sed 's/ $//'; }
+versions() { sed -n 's/.*OpenSC version: \([^ ]*\).*/\1/Ip' "$1" | sort | tr '\n' ' ' | sed 's/ $//'; }
 libopensc=$(readlink -f "$stock/lib/libopensc.so")
 # coload NAME ITEM...: runs p11-two-modules with its own debug log; prints "<sorted versions> / <answers>"
 coload()
