@@ -5,7 +5,8 @@
 # prefix, then its `test do` block (opensc-tool -i and the module's C_GetInfo name the fork).
 # This builds OpenSC once more (several minutes of CPU): a pass is remembered for the same inputs
 # (formula, its patches, the tarball, the stand-in) under homebrew-replay/ in the build directory;
-# any change replays it again. HOMEBREW_REPLAY_FORCE=1 replays regardless.
+# any change replays it again (only the `test do` block when nothing else changed).
+# HOMEBREW_REPLAY_FORCE=1 replays everything regardless.
 set -uo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 command -v ruby >/dev/null 2>&1 || dl_skip "ruby is not installed (Debian package ruby)"
@@ -22,12 +23,19 @@ if [ "${HOMEBREW_REPLAY_FORCE:-0}" != 1 ] && [ -f "$dir/passed" ] && [ "$(cat "$
 	exit 0
 fi
 rm -f "$dir/passed"
+# The build is reused when only the formula's `test do` block changed (same install key).
+install_key=$( (sed '/^  test do/,/^  end/d' "$formula"; cat "$dl_src"/dist/homebrew/patches/* "$replay" "$OPENSC_TARBALL") |
+	sha256sum | cut -d' ' -f1)
+test_only=0
+if [ "${HOMEBREW_REPLAY_FORCE:-0}" != 1 ] && [ -f "$dir/run/installed-by" ] && [ "$(cat "$dir/run/installed-by")" = "$install_key" ]; then
+	test_only=1
+fi
 echo "replaying $formula (log: $dir/replay.log, build log: $dir/run/build.log)"
-if REPLAY_JOBS=${OPENSC_JOBS:-2} ruby "$replay" "$formula" "$OPENSC_TARBALL" "$dir/run" "$dl_src/upstream/opensc.pin" \
-	>"$dir/replay.log" 2>&1; then
+if REPLAY_JOBS=${OPENSC_JOBS:-2} REPLAY_TEST_ONLY=$test_only REPLAY_INSTALL_KEY=$install_key \
+	ruby "$replay" "$formula" "$OPENSC_TARBALL" "$dir/run" "$dl_src/upstream/opensc.pin" >"$dir/replay.log" 2>&1; then
 	cat "$dir/replay.log"
 	echo "$key" >"$dir/passed"
-	rm -rf "$dir/run/src" # the build tree (the prefix and the logs stay)
+	rm -rf "$dir/run/src" # the build tree (the prefix, the logs and installed-by stay)
 	echo PASS
 	exit 0
 fi

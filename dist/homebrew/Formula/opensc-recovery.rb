@@ -105,7 +105,8 @@ class OpenscRecovery < Formula
 
   test do
     assert_match "OpenSC #{version}+recovery1", shell_output("#{bin}/opensc-tool -i")
-    info = shell_output("#{bin}/pkcs11-tool --module #{lib}/opensc-pkcs11.so --show-info")
+    # pkcs11-tool exits 1 after printing the information when the module reports no slot
+    info = shell_output("#{bin}/pkcs11-tool --module #{lib}/opensc-pkcs11.so --show-info 2>&1 || true")
     assert_match "OpenSC smartcard fw (+recovery1)", info
     assert_match "OpenSC Project", info
   end
