@@ -11,6 +11,7 @@
 # E2E_SSH_CONFIRM=1 (`ssh-add -c -s`: the agent asks SSH_ASKPASS to confirm every use; answered yes and
 # counted in confirmations), E2E_SSH_EXPECT=refuse (a user-consent key: every attempt must be refused
 # cleanly, see below), E2E_HANG (30 s: an attempt with no answer by then counts as hung).
+# E2E_MODULE (the module ssh-add -s loads; default E2E_PREFIX/lib/opensc-pkcs11.so).
 # Writes E2E_WORKDIR/result.env (shell-sourceable) and E2E_WORKDIR/signatures.log.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,7 +23,7 @@ restarts=${E2E_RESTARTS:-4}
 sigs=${E2E_SIGS:-3}
 deadline_s=${E2E_DEADLINE:-6}
 down=${E2E_DOWN:-0.5}
-module="$prefix/lib/opensc-pkcs11.so"
+module=${E2E_MODULE:-$prefix/lib/opensc-pkcs11.so}
 hang_s=${E2E_HANG:-30}
 expect=${E2E_SSH_EXPECT:-sign}
 
