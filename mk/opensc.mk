@@ -50,7 +50,7 @@ check-patches:
 
 clean-local: clean-opensc clean-soak clean-module
 clean-opensc:
-	-rm -rf $(OPENSC_DIR) $(abs_top_builddir)/asan $(abs_top_builddir)/patches-werror
+	-rm -rf $(OPENSC_DIR) $(abs_top_builddir)/asan $(abs_top_builddir)/patches-werror $(abs_top_builddir)/piv-sm
 
 ## Long checks, not part of `make check` (doc/building.md)
 # The recovery suite with ASan+UBSan in a second, sanitized build of this project (both OpenSC trees too)
@@ -63,7 +63,12 @@ check-patches-werror:
 	@$(BASH) $(srcdir)/build-aux/check-patches-werror --tarball '$(OPENSC_TARBALL)' --patches '$(abs_srcdir)/patches' \
 		--dir '$(abs_top_builddir)/patches-werror' --jobs $(OPENSC_JOBS) -- $(OPENSC_CONFIGURE_FLAGS) --disable-man
 
-.PHONY: check-recovery-asan check-patches-werror
+# The series in an OpenSC configured with --enable-piv-sm: build + OpenSC's unit tests (issue 10 item 1)
+check-piv-sm:
+	@$(BASH) $(srcdir)/build-aux/check-piv-sm --tarball '$(OPENSC_TARBALL)' --patches '$(abs_srcdir)/patches' \
+		--dir '$(abs_top_builddir)/piv-sm' --jobs $(OPENSC_JOBS) -- $(OPENSC_CONFIGURE_FLAGS) --disable-man
+
+.PHONY: check-recovery-asan check-patches-werror check-piv-sm
 
 .PHONY: FORCE opensc opensc-stock opensc-patched patch-tree export-patches check-patches clean-opensc
 FORCE:

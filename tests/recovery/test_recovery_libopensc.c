@@ -232,7 +232,8 @@ sc_error_name(int r)
 #define CARDS_JSON                                                                                           \
 	"\"cards\": {"                                                                                       \
 	"\"a\": {\"type\": \"scripted\", \"atr\": \"" ATR_A "\", \"echo_ins\": \"0xEE\","                    \
-	"  \"responses\": [{\"command\": \"00CA0080*\", \"response\": \"41 41 90 00\"}]},"                  \
+	"  \"responses\": [{\"command\": \"00CA0080*\", \"response\": \"41 41 90 00\"},"                   \
+	"                {\"command\": \"008400*\", \"response\": \"01 02 03 04 05 06 07 08 90 00\"}]},"  \
 	"\"b\": {\"type\": \"scripted\", \"atr\": \"" ATR_A "\", \"echo_ins\": \"0xEE\","                    \
 	"  \"responses\": [{\"command\": \"00CA0080*\", \"response\": \"42 42 90 00\"}]},"                  \
 	"\"c\": {\"type\": \"scripted\", \"atr\": \"" ATR_C "\", \"echo_ins\": \"0xEE\"},"                   \
@@ -654,7 +655,7 @@ model_hook(enum step st, void *arg)
 		vp.service_down(0);
 	else if (strcmp(m->model, "service_down_counter") == 0)
 		vp.inject("{\"type\": \"service_down\", \"counter_after\": 5}");
-	else if (strcmp(m->model, "card_reset") == 0)
+	else if (strcmp(m->model, "card_reset") == 0 || strcmp(m->model, "card_reset_sm_refused") == 0)
 		vp.card_reset(0);
 	else if (strcmp(m->model, "lost_swap_same_atr") == 0) {
 		vp.service_lost();
@@ -685,6 +686,38 @@ timing_step(const char *timing)
 	return ST_DETECT;
 }
 
+/* card_reset_sm_refused: a card driver whose SM open refuses and whose hook counts resets */
+static int refusing_hook_resets;
+
+static int
+refusing_sm_open(sc_card_t *card)
+{
+	(void)card;
+	return SC_ERROR_NOT_SUPPORTED;
+}
+
+static int
+refusing_lock_obtained(sc_card_t *card, int was_reset)
+{
+	(void)card;
+	if (was_reset)
+		refusing_hook_resets++;
+	return SC_SUCCESS;
+}
+
+static void
+make_driver_refuse_sm_open(sc_card_t *card)
+{
+	/* card->ops is the card's own copy of its driver's operations */
+	card->ops->card_reader_lock_obtained = refusing_lock_obtained;
+	refusing_hook_resets = 0;
+#ifdef ENABLE_SM
+	card->sm_ctx.ops.open = refusing_sm_open;
+#else
+	(void)refusing_sm_open;
+#endif
+}
+
 /*
  * Fault models and scenarios (RECOVERY.md §7), fault column:
  *   service_lost, service_lost_invalid_handle   pcsc-lite restart, card powered
@@ -694,6 +727,13 @@ timing_step(const char *timing)
  *                         LATE_CARD_MS later (as pcscd, which polls its readers after starting):
  *                         NEXT begins with a presence poll inside that gap
  *   card_reset            another application reset the card (W_RESET_CARD path)
+ *   lock_login_challenge  the card lock held (as with lock_login = true), the service lost, then
+ *                         sc_get_challenge twice: the first must not fail once the driver
+ *                         restored the card (|challenge=first,second)
+ *   card_reset_sm_refused as card_reset, on a card whose driver's sm_ctx.ops.open refuses (as
+ *                         AuthentIC without an SM module, or PIV with --enable-piv-sm after init)
+ *                         and whose card_reader_lock_obtained hook counts the resets it is told
+ *                         of (|hook-resets=N): the driver's own reset handling must run
  *   lost_swap_same_atr    restart + another card with the same ATR (serial differs)
  *   lost_swap_other_atr   restart + a card with another ATR
  *   lost_card_removed     restart + card removed
@@ -728,6 +768,8 @@ run_model(const struct rcase *c, struct outbuf *o)
 		out_add(o, "SETUP-FAILED");
 		return -1;
 	}
+	if (strcmp(c->fault, "card_reset_sm_refused") == 0)
+		make_driver_refuse_sm_open(s.card);
 	est0 = vp.calls("SCardEstablishContext");
 	conn0 = vp.calls("SCardConnect");
 	apdus0 = vp.apdus();
@@ -738,6 +780,21 @@ run_model(const struct rcase *c, struct outbuf *o)
 		run_sequence(&s, s.reader, s.card, o, NULL, NULL, NULL);
 		out_add(o, "|establish=%ld,connect=%ld", vp.calls("SCardEstablishContext") - est0,
 				vp.calls("SCardConnect") - conn0);
+	} else if (strcmp(c->fault, "lock_login_challenge") == 0) {
+		unsigned char rnd[8];
+		int r1, r2 = SC_ERROR_INTERNAL;
+		int r = sc_lock(s.card);
+
+		if (r != SC_SUCCESS) {
+			out_add(o, "lock=%s", sc_error_name(r));
+		} else {
+			vp.service_lost();
+			r1 = sc_get_challenge(s.card, rnd, sizeof rnd);
+			r2 = sc_get_challenge(s.card, rnd, sizeof rnd);
+			out_add(o, "challenge=%s,%s", r1 == SC_SUCCESS ? "ok" : sc_error_name(r1),
+					r2 == SC_SUCCESS ? "ok" : sc_error_name(r2));
+			sc_unlock(s.card);
+		}
 	} else if (strcmp(c->fault, "flapping") == 0) {
 		/* down: three lock attempts, each one clean error and at most
 		 * one EstablishContext; then up: recovered */
@@ -786,6 +843,8 @@ run_model(const struct rcase *c, struct outbuf *o)
 		}
 		if (strcmp(c->fault, "service_lost") == 0 || strcmp(c->fault, "service_down") == 0)
 			out_add(o, "|establish=%ld", vp.calls("SCardEstablishContext") - m.establish_at_fault);
+		if (strcmp(c->fault, "card_reset_sm_refused") == 0)
+			out_add(o, "|hook-resets=%d", refusing_hook_resets);
 	}
 	session_close(&s);
 	finish_outcome(o);

@@ -362,6 +362,41 @@ count_commands(const char *path, long from, const char *side, int (*counts)(cons
 	return n;
 }
 
+/* The INS bytes of the commands of one side of the APDU log between lines from and to (the
+ * recovery's APDU cost, RECOVERY_APDU_COST); returns their number */
+static long
+list_commands(const char *path, long from, long to, const char *side, char *out, size_t outlen)
+{
+	char line[16384];
+	long n = 0, i = 0;
+	size_t used = 0;
+	FILE *f = fopen(path, "r");
+
+	if (outlen)
+		out[0] = '\0';
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *apdu;
+		unsigned cla, ins;
+		if (i++ < from || i > to)
+			continue;
+		if (strstr(line, side) == NULL || strstr(line, "\"command\"") == NULL)
+			continue;
+		apdu = strstr(line, "\"apdu\"");
+		if (apdu == NULL || (apdu = strchr(apdu + 6, '"')) == NULL)
+			continue;
+		n++;
+		if (sscanf(apdu + 1, "%2x %2x", &cla, &ins) == 2 || sscanf(apdu + 1, "%2x%2x", &cla, &ins) == 2) {
+			int w = snprintf(out + used, outlen - used, "%s%02X", used ? " " : "", ins);
+			if (w > 0 && (size_t)w < outlen - used)
+				used += (size_t)w;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
 /* Not secure messaging: CLA without the SM bits (0x0C), other than the mutual authentication itself
  * (80 50 INITIALIZE UPDATE) */
 static int
@@ -912,9 +947,19 @@ run_case(const struct rcase *c, struct outbuf *o)
 	}
 	out_add(o, "sign2=%s", sign_and_verify(&p, 2));
 	report_counts(vp.calls, "sign2", counts);
+	long log_after_sign2 = count_lines(apdu_log);
 	if (strcmp(c->fault, "service_down") == 0)
 		vp.service_up();
 	out_add(o, "|sign3=%s", sign_and_verify(&p, 3));
+	if (getenv("RECOVERY_APDU_COST") != NULL) {
+		/* the APDUs of the signature through the recovery against those of the next one */
+		char ins2[1024], ins3[1024];
+		long log_after_sign3 = count_lines(apdu_log);
+		long n2 = list_commands(apdu_log, log_at_fault, log_after_sign2, "\"plain\"", ins2, sizeof ins2);
+		long n3 = list_commands(apdu_log, log_after_sign2, log_after_sign3, "\"plain\"", ins3, sizeof ins3);
+		fprintf(stderr, "apdu-cost %s: sign2 %ld APDUs (INS %s), sign3 %ld APDUs (INS %s): recovery cost %ld\n",
+				c->id, n2, ins2, n3, ins3, n2 - n3);
+	}
 	rv = p.f->C_GetSessionInfo(p.session, &info);
 	if (rv != CKR_OK)
 		out_add(o, "|session=%s", ckr_name(rv));
