@@ -11,7 +11,7 @@ tests_e2e_p11_session_loop_LDADD = $(OPENSSL_LIBS) $(LIBS)
 
 e2e_test_list = tests/e2e/test_harness_selftest.sh tests/e2e/test_ssh_agent_restart.sh \
 	tests/e2e/test_p11_session_restart.sh tests/e2e/test_ssh_agent_restart_cac.sh
-e2e_test_list += tests/e2e/test_two_process_restart.sh
+e2e_test_list += tests/e2e/test_two_process_restart.sh tests/e2e/test_p11_poll_restart.sh
 TESTS += $(e2e_test_list)
 dist_check_SCRIPTS += $(e2e_test_list)
 EXTRA_DIST += tests/e2e/common.sh tests/e2e/personalise.sh tests/e2e/ssh_agent_scenario.sh \

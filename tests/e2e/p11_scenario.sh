@@ -8,7 +8,8 @@
 #
 # Environment: E2E_VARIANT, E2E_PREFIX, E2E_WORKDIR, E2E_BRIDGE_ARGS, E2E_PIN, P11_CLIENT (the
 # p11-session-loop binary); optional E2E_RESTARTS (4), E2E_DEADLINE (5 s between restarts),
-# E2E_DOWN (0.5 s), E2E_CLIENTS (1), E2E_OPENSC_DEBUG (OpenSC debug level into opensc-debug.log).
+# E2E_DOWN (0.5 s), E2E_CLIENTS (1), E2E_OPENSC_DEBUG (OpenSC debug level into opensc-debug.log),
+# E2E_POLL_SLOTS (0; 1: the client calls C_GetSlotList(CK_FALSE, NULL) before every signature).
 # Writes E2E_WORKDIR/result.env (same keys as ssh_agent_scenario.sh, plus clients and the per-client
 # arrays client_sig_ok, client_sig_fail, client_restarts_survived, client_first_fail_reason); the
 # clients' logs are p11.log (one client) or p11-1.log, p11-2.log, ...
@@ -81,7 +82,8 @@ for ((c = 1; c <= nclients; c++)); do
 	log=$(client_log "$c")
 	retries=0
 	while :; do
-		harness_spawn "p11-session-loop-$c" "$P11_CLIENT" --module "$module" --pin "${E2E_PIN:?}" --interval-ms 100 >"$log" 2>&1
+		harness_spawn "p11-session-loop-$c" "$P11_CLIENT" --module "$module" --pin "${E2E_PIN:?}" --interval-ms 100 \
+			--poll-slots "${E2E_POLL_SLOTS:-0}" >"$log" 2>&1
 		for _ in $(seq 1 300); do
 			grep -q -e ' READY ' -e 'SETUP-FAIL' "$log" && break
 			sleep 0.1

@@ -5,6 +5,10 @@
 // session, logs in again or reloads the module: what a long-running agent does.
 //
 //   p11-session-loop --module PATH --pin PIN [--interval-ms 100] [--duration-ms 0 (until signal)]
+//                    [--poll-slots 1]
+//
+// --poll-slots 1: C_GetSlotList(CK_FALSE, NULL, &n) before every signature, as NSS, p11-kit and
+// pkcs11-helper poll (a failure of it is logged as "POLL rv=0x.." and does not count).
 //
 // Output, one line per attempt: "<epoch ms> OK" or "<epoch ms> FAIL <what> rv=0x..", then a summary
 // "summary ok=N fail=M session=0x.. ". Exit 0 after a clean run (whatever the signatures did), 2 on
@@ -122,7 +126,8 @@ bool verify(EVP_PKEY *key, const Bytes &data, const Bytes &signature)
 
 void usage(std::FILE *out)
 {
-	std::fprintf(out, "usage: p11-session-loop --module PATH --pin PIN [--interval-ms MS] [--duration-ms MS]\n");
+	std::fprintf(out, "usage: p11-session-loop --module PATH --pin PIN [--interval-ms MS] [--duration-ms MS]"
+			  " [--poll-slots 0|1]\n");
 }
 
 } // namespace
@@ -131,6 +136,7 @@ int main(int argc, char **argv)
 {
 	std::string module, pin;
 	long interval_ms = 100, duration_ms = 0;
+	bool poll_slots = false;
 	for (int i = 1; i < argc; ++i) {
 		const std::string a = argv[i];
 		if (a == "--help") {
@@ -150,6 +156,8 @@ int main(int argc, char **argv)
 			interval_ms = std::strtol(v, nullptr, 10);
 		else if (a == "--duration-ms")
 			duration_ms = std::strtol(v, nullptr, 10);
+		else if (a == "--poll-slots")
+			poll_slots = std::strtol(v, nullptr, 10) != 0;
 		else {
 			usage(stderr);
 			return 2;
@@ -220,6 +228,12 @@ int main(int argc, char **argv)
 		Bytes signature(modulus.size());
 		CK_ULONG sig_len = signature.size();
 		const char *what = "C_SignInit";
+		if (poll_slots) {
+			CK_ULONG count = 0;
+			CK_RV prv = p11->C_GetSlotList(CK_FALSE, nullptr, &count);
+			if (prv != CKR_OK)
+				std::printf("%lld POLL rv=0x%lx n=%lu\n", now_ms(), static_cast<unsigned long>(prv), n);
+		}
 		rv = p11->C_SignInit(session, &mech, key);
 		if (rv == CKR_OK) {
 			what = "C_Sign";
