@@ -19,7 +19,7 @@ tests_e2e_nss_sign_loop_LDADD = $(NSS_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS) $(LI
 e2e_test_list = tests/e2e/test_harness_selftest.sh tests/e2e/test_ssh_agent_restart.sh \
 	tests/e2e/test_p11_session_restart.sh tests/e2e/test_ssh_agent_restart_cac.sh
 e2e_test_list += tests/e2e/test_two_process_restart.sh tests/e2e/test_nss_restart.sh \
-	tests/e2e/test_libp11_tls_restart.sh
+	tests/e2e/test_libp11_tls_restart.sh tests/e2e/test_p11_poll_restart.sh
 TESTS += $(e2e_test_list)
 dist_check_SCRIPTS += $(e2e_test_list)
 EXTRA_DIST += tests/e2e/common.sh tests/e2e/personalise.sh tests/e2e/ssh_agent_scenario.sh \

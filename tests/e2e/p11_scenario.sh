@@ -10,6 +10,7 @@
 # p11-session-loop binary); optional E2E_RESTARTS (4), E2E_DEADLINE (5 s between restarts),
 # E2E_DOWN (0.5 s), E2E_CLIENTS (1), E2E_OPENSC_DEBUG (OpenSC debug level into opensc-debug.log),
 # P11_CLIENT_ARGS (more options for the client, e.g. --no-event-thread for nss-sign-loop).
+# E2E_POLL_SLOTS (0; 1: the client calls C_GetSlotList(CK_FALSE, NULL) before every signature).
 # Writes E2E_WORKDIR/result.env (same keys as ssh_agent_scenario.sh, plus clients and the per-client
 # arrays client_sig_ok, client_sig_fail, client_restarts_survived, client_first_fail_reason, and
 # the clients' LOGIN-NEEDED / SERIES / EVENT / EVENT-ERROR lines counted as login_needed,
@@ -89,9 +90,11 @@ for ((c = 1; c <= nclients; c++)); do
 	log=$(client_log "$c")
 	retries=0
 	while :; do
+		poll_args=()
+		[ "${E2E_POLL_SLOTS:-0}" = 0 ] || poll_args=(--poll-slots "$E2E_POLL_SLOTS")
 		# shellcheck disable=SC2086 # P11_CLIENT_ARGS: more options for the client, split on spaces
 		harness_spawn "p11-session-loop-$c" "$P11_CLIENT" --module "$module" --pin "${E2E_PIN:?}" --interval-ms 100 \
-			${P11_CLIENT_ARGS:-} >"$log" 2>&1
+			"${poll_args[@]}" ${P11_CLIENT_ARGS:-} >"$log" 2>&1
 		for _ in $(seq 1 300); do
 			grep -q -e ' READY ' -e 'SETUP-FAIL' "$log" && break
 			sleep 0.1

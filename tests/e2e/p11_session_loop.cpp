@@ -5,6 +5,7 @@
 // session, logs in again or reloads the module: what a long-running agent does.
 //
 //   p11-session-loop --module PATH --pin PIN [--interval-ms 100] [--duration-ms 0 (until signal)] [--reopen]
+//                    [--poll-slots 1]
 //
 // --reopen: what a caller that handles token removal does (NSS, a browser): when the session is gone
 // (CKR_DEVICE_REMOVED, CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_TOKEN_NOT_PRESENT,
@@ -12,6 +13,9 @@
 // again and go on, printing "<ms> REOPEN serial=<token serial> same|other key=same|other" (or
 // "<ms> REOPEN-FAIL <what> rv=0x.." while the token is not back). Without it the first session is
 // used until the end, whatever happens.
+//
+// --poll-slots 1: C_GetSlotList(CK_FALSE, NULL, &n) before every signature, as NSS, p11-kit and
+// pkcs11-helper poll (a failure of it is logged as "POLL rv=0x.." and does not count).
 //
 // Output, one line per attempt: "<epoch ms> OK" or "<epoch ms> FAIL <what> rv=0x..", then a summary
 // "summary ok=N fail=M session=0x.. ". Exit 0 after a clean run (whatever the signatures did), 2 on
@@ -187,7 +191,8 @@ bool session_gone(CK_RV rv)
 
 void usage(std::FILE *out)
 {
-	std::fprintf(out, "usage: p11-session-loop --module PATH --pin PIN [--interval-ms MS] [--duration-ms MS] [--reopen]\n");
+	std::fprintf(out, "usage: p11-session-loop --module PATH --pin PIN [--interval-ms MS] [--duration-ms MS] [--reopen]"
+			  " [--poll-slots 0|1]\n");
 }
 
 } // namespace
@@ -197,6 +202,7 @@ int main(int argc, char **argv)
 	std::string module, pin;
 	long interval_ms = 100, duration_ms = 0;
 	bool reopen = false;
+	bool poll_slots = false;
 	for (int i = 1; i < argc; ++i) {
 		const std::string a = argv[i];
 		if (a == "--help") {
@@ -220,6 +226,8 @@ int main(int argc, char **argv)
 			interval_ms = std::strtol(v, nullptr, 10);
 		else if (a == "--duration-ms")
 			duration_ms = std::strtol(v, nullptr, 10);
+		else if (a == "--poll-slots")
+			poll_slots = std::strtol(v, nullptr, 10) != 0;
 		else {
 			usage(stderr);
 			return 2;
@@ -273,6 +281,12 @@ int main(int argc, char **argv)
 		Bytes signature(modulus.size());
 		CK_ULONG sig_len = signature.size();
 		what = "C_SignInit";
+		if (poll_slots) {
+			CK_ULONG count = 0;
+			CK_RV prv = p11->C_GetSlotList(CK_FALSE, nullptr, &count);
+			if (prv != CKR_OK)
+				std::printf("%lld POLL rv=0x%lx n=%lu\n", now_ms(), static_cast<unsigned long>(prv), n);
+		}
 		rv = p11->C_SignInit(session, &mech, key);
 		if (rv == CKR_OK) {
 			what = "C_Sign";

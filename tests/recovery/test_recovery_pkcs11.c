@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -482,6 +483,9 @@ ckr_name(CK_RV rv)
 		R(OPERATION_NOT_INITIALIZED);
 		R(CRYPTOKI_NOT_INITIALIZED);
 		R(ARGUMENTS_BAD);
+		R(NO_EVENT);
+		R(TOKEN_NOT_RECOGNIZED);
+		R(FUNCTION_NOT_SUPPORTED);
 #undef R
 	default:
 		snprintf(buf, sizeof buf, "0x%lx", (unsigned long)rv);
@@ -695,6 +699,175 @@ poll_token(struct p11 *p, struct outbuf *o)
 		out_add(o, "poll=OK|");
 }
 
+
+/* The pollers of issue 10 item 4, while the service is down: what NSS does (C_GetSlotList(CK_FALSE,
+ * NULL, &n) then the list, C_GetSlotInfo, C_GetSessionInfo on its session), p11-kit and
+ * pkcs11-helper (C_GetSlotList(CK_TRUE, ...)). "OK" if every call succeeded and the token and the
+ * logged-in session are still reported, else the first deviation: "ABSENT", "PUBLIC" (the session
+ * is no longer logged in) or the CKR_* name (prefixed by the call). */
+static void
+poll_full(struct p11 *p, char *res, size_t size)
+{
+	CK_SLOT_ID slots[8];
+	CK_ULONG n = 0, i;
+	CK_SLOT_INFO si;
+	CK_SESSION_INFO info;
+	CK_RV rv;
+
+	if ((rv = p->f->C_GetSlotList(CK_FALSE, NULL, &n)) != CKR_OK) {
+		snprintf(res, size, "GetSlotList(NULL):%s", ckr_name(rv));
+		return;
+	}
+	n = 8;
+	if ((rv = p->f->C_GetSlotList(CK_TRUE, slots, &n)) != CKR_OK) {
+		snprintf(res, size, "GetSlotList:%s", ckr_name(rv));
+		return;
+	}
+	for (i = 0; i < n && slots[i] != p->slot; i++)
+		;
+	if (i == n) {
+		snprintf(res, size, "ABSENT");
+		return;
+	}
+	if ((rv = p->f->C_GetSlotInfo(p->slot, &si)) != CKR_OK) {
+		snprintf(res, size, "GetSlotInfo:%s", ckr_name(rv));
+		return;
+	}
+	if (!(si.flags & CKF_TOKEN_PRESENT)) {
+		snprintf(res, size, "ABSENT");
+		return;
+	}
+	if ((rv = p->f->C_GetSessionInfo(p->session, &info)) != CKR_OK) {
+		snprintf(res, size, "GetSessionInfo:%s", ckr_name(rv));
+		return;
+	}
+	snprintf(res, size, "%s", info.state == CKS_RW_USER_FUNCTIONS ? "OK" : "PUBLIC");
+}
+
+/* One poller alone, by name (slotlist: C_GetSlotList(CK_FALSE, NULL, &n); slotinfo; sessioninfo) */
+static const char *
+poll_one(struct p11 *p, const char *which)
+{
+	CK_ULONG n = 0;
+	CK_SLOT_INFO si;
+	CK_SESSION_INFO info;
+	CK_RV rv;
+
+	if (strcmp(which, "slotlist") == 0)
+		rv = p->f->C_GetSlotList(CK_FALSE, NULL, &n);
+	else if (strcmp(which, "slotinfo") == 0)
+		rv = p->f->C_GetSlotInfo(p->slot, &si);
+	else
+		rv = p->f->C_GetSessionInfo(p->session, &info);
+	return ckr_name(rv);
+}
+
+/* A thread that calls C_WaitForSlotEvent(0) in a loop, as a slot-event monitor whose author did not
+ * expect an immediate error to repeat (pkcs11-helper stops, others retry at once) */
+struct looper {
+	pthread_t thread;
+	CK_FUNCTION_LIST_PTR f;
+	pthread_mutex_t mutex;
+	long returns;      /* C_WaitForSlotEvent returns so far */
+	int stop, done;
+	CK_RV last;
+	double cpu_s;      /* the thread's CPU time when it ended */
+};
+
+static double
+thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return -1;
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double
+process_cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static void *
+looper_main(void *arg)
+{
+	struct looper *l = arg;
+	CK_SLOT_ID slot;
+	CK_RV rv;
+	int stop;
+
+	do {
+		rv = l->f->C_WaitForSlotEvent(0, &slot, NULL);
+		pthread_mutex_lock(&l->mutex);
+		l->returns++;
+		l->last = rv;
+		l->cpu_s = thread_cpu_s();
+		stop = l->stop || rv == CKR_CRYPTOKI_NOT_INITIALIZED || rv == CKR_FUNCTION_NOT_SUPPORTED;
+		pthread_mutex_unlock(&l->mutex);
+	} while (!stop);
+	pthread_mutex_lock(&l->mutex);
+	l->done = 1;
+	pthread_mutex_unlock(&l->mutex);
+	return NULL;
+}
+
+static void
+looper_sample(struct looper *l, long *returns, double *cpu)
+{
+	pthread_mutex_lock(&l->mutex);
+	*returns = l->returns;
+	*cpu = l->cpu_s;
+	pthread_mutex_unlock(&l->mutex);
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* A new session after a card change: C_GetSlotList, C_OpenSession, C_Login, the key pair found
+ * again, one signature verified with the public key read from the token now in the slot */
+static const char *
+new_session_sign(struct p11 *p)
+{
+	CK_SLOT_ID slots[8];
+	CK_ULONG n = 8;
+	CK_OBJECT_CLASS cls_priv = CKO_PRIVATE_KEY, cls_pub = CKO_PUBLIC_KEY;
+	CK_BYTE id[64];
+	CK_ATTRIBUTE tid = {CKA_ID, id, sizeof id};
+	CK_ATTRIBUTE tpriv[] = {{CKA_CLASS, &cls_priv, sizeof cls_priv}};
+	CK_ATTRIBUTE tpub[] = {{CKA_CLASS, &cls_pub, sizeof cls_pub}, {CKA_ID, id, 0}};
+	CK_OBJECT_HANDLE pubh;
+	CK_RV rv;
+
+	if ((rv = p->f->C_GetSlotList(CK_TRUE, slots, &n)) != CKR_OK)
+		return ckr_name(rv);
+	if (n < 1)
+		return "NOSLOT";
+	p->slot = slots[0];
+	if ((rv = p->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &p->session)) !=
+			CKR_OK)
+		return ckr_name(rv);
+	rv = p->f->C_Login(p->session, CKU_USER, (CK_UTF8CHAR_PTR)PIN, strlen(PIN));
+	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
+		return ckr_name(rv);
+	if (find_one(p, tpriv, 1, &p->priv) != 0 || p->f->C_GetAttributeValue(p->session, p->priv, &tid, 1) != CKR_OK)
+		return "NOKEY";
+	tpub[1].ulValueLen = tid.ulValueLen;
+	EVP_PKEY_free(p->pub);
+	if (find_one(p, tpub, 2, &pubh) != 0 || (p->pub = public_key(p, pubh)) == NULL)
+		return "NOPUBKEY";
+	return sign_and_verify(p, 4);
+}
+
 /* RECOVERY_COUNTS=1: the provider calls of every entry point in each phase, on stderr (to place faults) */
 static const char *const counted[] = {"SCardBeginTransaction", "SCardTransmit", "SCardEndTransaction",
 	"SCardGetStatusChange", "SCardStatus", "SCardConnect", "SCardReconnect", "SCardEstablishContext"};
@@ -743,6 +916,21 @@ report_counts(long (*calls)(const char *), const char *phase, long *last)
  *   reader_renamed    down; the reader comes back (same card) under another name; up. Extra field
  *                     apdus=N: APDUs any card received after the fault (the renamed reader's card
  *                     must get none)
+ *   poll_down         down; a poller three times (C_GetSlotList(CK_FALSE, NULL), the list,
+ *                     C_GetSlotInfo, C_GetSessionInfo: field poll=OK if the token and the logged-in
+ *                     session are still reported); sign2 while still down; up before sign3
+ *   poll_down_slotlist, poll_down_slotinfo, poll_down_sessioninfo
+ *                     the same with one poller alone (poll=<its CKR>)
+ *   sign_poll_down    down; sign2 meets the outage first, then the poller (|poll=); up before sign3
+ *   waiter_loop_down  a thread calls C_WaitForSlotEvent(0) in a loop; the service is down for 2 s
+ *                     (waitloop=FEW: fewer than 50 returns in those 2 s, else SPIN; the count and the
+ *                     thread's CPU time are printed on stderr), up, 1.5 s, sign2, sign3; the waiter
+ *                     must still end with C_Finalize (waiter=returned)
+ *   swap_new          down; card B (other serial) in the reader; up; sign2; then
+ *                     C_WaitForSlotEvent(CKF_DONT_BLOCK) (event=), C_GetSlotList + C_GetSlotInfo
+ *                     (present=), sign3 and session on the old session, a new session with a new
+ *                     login on the token now in the slot (newsession=, verified with its own key)
+ *   swap_back         as swap_new, but card A comes back (down, swap, up) before the checks
  *   Entry:CODE:k      the k-th call of SCard<Entry> after sign1 returns SCARD_<CODE> (E_ unless
  *                     given); NO_SERVICE, SERVICE_STOPPED, F_COMM_ERROR also lose the service then;
  *                     INVALID_HANDLE and READER_UNAVAILABLE on a handle call also reset the card (the
@@ -762,8 +950,9 @@ run_case(const struct rcase *c, struct outbuf *o)
 	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR);
 	CK_RV rv;
 	long log_at_fault, apdus_at_fault, counts[N_COUNTED] = {0};
-	int k = 0, has_waiter = 0;
+	int k = 0, has_waiter = 0, has_looper = 0;
 	struct waiter waiter = {0};
+	struct looper looper = {0};
 	void *pre, *vdl;
 
 	snprintf(dir, sizeof dir, "%s/%s", workdir, c->id);
@@ -895,6 +1084,16 @@ run_case(const struct rcase *c, struct outbuf *o)
 		}
 	}
 
+	if (strcmp(c->fault, "waiter_loop_down") == 0) {
+		looper.f = p.f;
+		pthread_mutex_init(&looper.mutex, NULL);
+		if (pthread_create(&looper.thread, NULL, looper_main, &looper) != 0) {
+			out_add(o, "SETUP-FAILED(thread)");
+			return;
+		}
+		has_looper = 1;
+		sleep_ms(200); /* let it block */
+	}
 	if (strcmp(c->fault, "waiter") == 0) {
 		waiter.f = p.f;
 		pthread_mutex_init(&waiter.mutex, NULL);
@@ -927,6 +1126,49 @@ run_case(const struct rcase *c, struct outbuf *o)
 		vp.service_down(0);
 		vp.card_swap(0, "b");
 		vp.service_up();
+	} else if (strncmp(c->fault, "poll_down", 9) == 0) {
+		/* pollers while the service is down, three rounds */
+		char res[128] = "", first[128] = "";
+		int i;
+		vp.service_down(0);
+		for (i = 0; i < 3; i++) {
+			if (i > 0)
+				sleep_ms(1100); /* OpenSC's C_GetSlotInfo asks the reader at most once a second */
+			if (c->fault[9] == '\0')
+				poll_full(&p, res, sizeof res);
+			else
+				snprintf(res, sizeof res, "%s", poll_one(&p, c->fault + 10));
+			if (first[0] == '\0' || strcmp(first, "OK") == 0)
+				snprintf(first, sizeof first, "%s", res); /* the first deviation counts */
+		}
+		out_add(o, "poll=%s|", first);
+	} else if (strcmp(c->fault, "sign_poll_down") == 0) {
+		vp.service_down(0);
+	} else if (strcmp(c->fault, "waiter_loop_down") == 0) {
+		/* a looping C_WaitForSlotEvent during 2 s of outage */
+		long r0, r1;
+		double c0, c1;
+		looper_sample(&looper, &r0, &c0);
+		c0 = process_cpu_s();
+		vp.service_down(0);
+		sleep_ms(2000); /* this thread sleeps: the process CPU time is the waiter's */
+		looper_sample(&looper, &r1, &c1);
+		c1 = process_cpu_s();
+		fprintf(stderr, "%s (%s): looping C_WaitForSlotEvent over 2.0 s of outage: %ld returns, %.3f CPU s\n",
+				c->id, variant, r1 - r0, c1 - c0);
+		/* generous: a blocking or backing-off waiter returns a few times at most */
+		out_add(o, "waitloop=%s|", r1 - r0 < 50 ? "FEW" : "SPIN");
+		vp.service_up();
+		sleep_ms(1500);
+	} else if (strcmp(c->fault, "swap_new") == 0 || strcmp(c->fault, "swap_back") == 0) {
+		/* consume the events of the setup (the token inserted), so that event= is the swap's */
+		CK_SLOT_ID ev_slot;
+		int i;
+		for (i = 0; i < 8 && p.f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev_slot, NULL) == CKR_OK; i++)
+			;
+		vp.service_down(0);
+		vp.card_swap(0, "b");
+		vp.service_up();
 	} else if (strcmp(c->fault, "reader_renamed") == 0) {
 		vp.service_down(0);
 		if (vp.inject("{\"type\": \"reader_rename\", \"reader\": 0, \"name\": \"Renamed ePass2003\"}") != 0) {
@@ -948,8 +1190,33 @@ run_case(const struct rcase *c, struct outbuf *o)
 	out_add(o, "sign2=%s", sign_and_verify(&p, 2));
 	report_counts(vp.calls, "sign2", counts);
 	long log_after_sign2 = count_lines(apdu_log);
-	if (strcmp(c->fault, "service_down") == 0)
+	if (strcmp(c->fault, "service_down") == 0 || strncmp(c->fault, "poll_down", 9) == 0)
 		vp.service_up();
+	if (strcmp(c->fault, "sign_poll_down") == 0) {
+		/* the same pollers, after a signature met the outage first */
+		char res[128] = "";
+		poll_full(&p, res, sizeof res);
+		out_add(o, "|poll=%s", res);
+		vp.service_up();
+	}
+	if (strcmp(c->fault, "swap_back") == 0) {
+		/* the original token comes back */
+		vp.service_down(0);
+		vp.card_swap(0, "a");
+		vp.service_up();
+	}
+	if (strncmp(c->fault, "swap_", 5) == 0) {
+		/* the card change must be reported, the token shown present */
+		CK_SLOT_ID ev_slot = (CK_SLOT_ID)-1;
+		CK_SLOT_INFO si;
+		CK_ULONG n = 0;
+		rv = p.f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev_slot, NULL);
+		out_add(o, "|event=%s", rv == CKR_OK && ev_slot != p.slot ? "OTHER_SLOT" : ckr_name(rv));
+		rv = p.f->C_GetSlotList(CK_FALSE, NULL, &n);
+		if (rv == CKR_OK)
+			rv = p.f->C_GetSlotInfo(p.slot, &si);
+		out_add(o, "|present=%s", rv != CKR_OK ? ckr_name(rv) : si.flags & CKF_TOKEN_PRESENT ? "YES" : "NO");
+	}
 	out_add(o, "|sign3=%s", sign_and_verify(&p, 3));
 	if (getenv("RECOVERY_APDU_COST") != NULL) {
 		/* the APDUs of the signature through the recovery against those of the next one */
@@ -967,7 +1234,35 @@ run_case(const struct rcase *c, struct outbuf *o)
 		out_add(o, "|session=%s", info.state == CKS_RW_USER_FUNCTIONS ? "RW_USER"
 					  : info.state == CKS_RW_PUBLIC_SESSION ? "RW_PUBLIC"
 										    : "OTHER");
+	if (strncmp(c->fault, "swap_", 5) == 0)
+		out_add(o, "|newsession=%s", new_session_sign(&p));
+	if (has_looper) {
+		/* stop the looper before C_Finalize if it returns by itself */
+		int i, done = 0;
+		pthread_mutex_lock(&looper.mutex);
+		looper.stop = 1;
+		pthread_mutex_unlock(&looper.mutex);
+		for (i = 0; i < 10 && !done; i++) {
+			sleep_ms(100);
+			pthread_mutex_lock(&looper.mutex);
+			done = looper.done;
+			pthread_mutex_unlock(&looper.mutex);
+		}
+	}
 	p.f->C_Finalize(NULL);
+	if (has_looper) {
+		int i, done = 0;
+		for (i = 0; i < 50 && !done; i++) {
+			pthread_mutex_lock(&looper.mutex);
+			done = looper.done;
+			pthread_mutex_unlock(&looper.mutex);
+			if (!done)
+				sleep_ms(100);
+		}
+		if (done)
+			pthread_join(looper.thread, NULL);
+		out_add(o, "|waiter=%s", done ? "returned" : "STUCK");
+	}
 	if (has_waiter) {
 		/* C_Finalize cancels the waiter: it must return within 5 s */
 		struct timespec ts;
