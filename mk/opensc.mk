@@ -68,7 +68,13 @@ check-piv-sm:
 	@$(BASH) $(srcdir)/build-aux/check-piv-sm --tarball '$(OPENSC_TARBALL)' --patches '$(abs_srcdir)/patches' \
 		--dir '$(abs_top_builddir)/piv-sm' --jobs $(OPENSC_JOBS) -- $(OPENSC_CONFIGURE_FLAGS) --disable-man
 
-.PHONY: check-recovery-asan check-patches-werror check-piv-sm
+
+# The reader driver's unit tests, threads included, under helgrind (also in make check)
+check-reader-helgrind: opensc-patched
+	@$(AM_TESTS_ENVIRONMENT) $(BASH) $(srcdir)/tests/build/test_reader_pcsc_helgrind.sh
+
+
+.PHONY: check-recovery-asan check-patches-werror check-piv-sm check-reader-helgrind
 
 .PHONY: FORCE opensc opensc-stock opensc-patched patch-tree export-patches check-patches clean-opensc
 FORCE:

@@ -890,6 +890,148 @@ report_counts(long (*calls)(const char *), const char *phase, long *last)
 	fprintf(stderr, "\n");
 }
 
+/* As an application's event thread: waits again after each event (the first
+ * call reports the tokens present since C_Initialize); at most 16 events */
+static void *
+waiter_loop_main(void *arg)
+{
+	struct waiter *w = arg;
+	CK_SLOT_ID slot;
+	CK_RV rv;
+	int i = 0;
+
+	do
+		rv = w->f->C_WaitForSlotEvent(0, &slot, NULL);
+	while (rv == CKR_OK && ++i < 16);
+	pthread_mutex_lock(&w->mutex);
+	w->rv = rv;
+	w->done = 1;
+	pthread_mutex_unlock(&w->mutex);
+	return NULL;
+}
+
+/* provider calls so far, all entry points OpenSC uses */
+static long
+all_calls(struct vpcsc_api *vp)
+{
+	static const char *const entries[] = {"SCardEstablishContext", "SCardReleaseContext", "SCardListReaders",
+			"SCardGetStatusChange", "SCardConnect", "SCardReconnect", "SCardDisconnect", "SCardStatus",
+			"SCardTransmit", "SCardControl", "SCardBeginTransaction", "SCardEndTransaction", "SCardCancel",
+			"SCardGetAttrib"};
+	long n = 0, c;
+	size_t i;
+
+	for (i = 0; i < sizeof entries / sizeof entries[0]; i++)
+		if ((c = vp->calls(entries[i])) > 0)
+			n += c;
+	return n;
+}
+
+static int
+waiter_wait_done(struct waiter *w, int tenths)
+{
+	struct timespec ts;
+	int i, done = 0;
+
+	for (i = 0; i < tenths && !done; i++) {
+		pthread_mutex_lock(&w->mutex);
+		done = w->done;
+		pthread_mutex_unlock(&w->mutex);
+		if (!done) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = 100 * 1000 * 1000;
+			nanosleep(&ts, NULL);
+		}
+	}
+	return done;
+}
+
+/*
+ * waiter_finalize: C_Finalize while the waiter renews its wait context after
+ * the service was lost. A counting pass first (how many SCardEstablishContext
+ * and SCardDisconnect until the waiter blocks), then the same with the next
+ * SCardEstablishContext (the waiter's renewal) delayed 1.5 s and the next
+ * SCardDisconnect (C_Finalize closing the token, between its sc_cancel and
+ * sc_release_context) delayed 2.5 s: sc_cancel comes while the waiter
+ * renews, pcsc_finish after the renewal is done.
+ */
+static void
+run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const char *b, struct outbuf *o)
+{
+	char scen[12000], rules[512];
+	struct waiter w;
+	long base, base_disc, calls;
+	int done;
+
+	memset(&w, 0, sizeof w);
+	if (open_and_sign1(p, o) != 0)
+		return;
+	w.f = p->f;
+	pthread_mutex_init(&w.mutex, NULL);
+	if (pthread_create(&w.thread, NULL, waiter_loop_main, &w) != 0) {
+		out_add(o, "SETUP-FAILED(thread)");
+		return;
+	}
+	usleep(300 * 1000); /* let it block */
+	base = vp->calls("SCardEstablishContext");
+	base_disc = vp->calls("SCardDisconnect");
+	p->f->C_Finalize(NULL);
+	if (!waiter_wait_done(&w, 50)) {
+		out_add(o, "SETUP-FAILED(waiter stuck without a fault)");
+		return;
+	}
+	pthread_join(w.thread, NULL);
+	EVP_PKEY_free(p->pub);
+	p->pub = NULL;
+
+	snprintf(rules, sizeof rules,
+			"{\"trigger\": {\"call\": \"SCardEstablishContext\", \"nth\": %ld},"
+			" \"action\": {\"type\": \"delay\", \"ms\": 1500}},"
+			" {\"trigger\": {\"call\": \"SCardDisconnect\", \"nth\": %ld},"
+			" \"action\": {\"type\": \"delay\", \"ms\": 2500}}",
+			base + 1, base_disc + 1);
+	scenario_json(scen, sizeof scen, a, b, rules);
+	if (vp->reset(scen) != 0) {
+		out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp->last_error());
+		return;
+	}
+	memset(&w, 0, sizeof w);
+	if (open_and_sign1(p, o) != 0)
+		return;
+	w.f = p->f;
+	pthread_mutex_init(&w.mutex, NULL);
+	if (pthread_create(&w.thread, NULL, waiter_loop_main, &w) != 0) {
+		out_add(o, "SETUP-FAILED(thread)");
+		return;
+	}
+	usleep(300 * 1000);
+	pthread_mutex_lock(&w.mutex);
+	done = w.done;
+	pthread_mutex_unlock(&w.mutex);
+	if (done) {
+		out_add(o, "SETUP-FAILED(the waiter does not block: %s)", ckr_name(w.rv));
+		return;
+	}
+	if (vp->calls("SCardEstablishContext") != base || vp->calls("SCardDisconnect") != base_disc) {
+		out_add(o, "SETUP-FAILED(%ld contexts, %ld disconnects before the fault; %ld, %ld in the counting pass)",
+				vp->calls("SCardEstablishContext"), vp->calls("SCardDisconnect"), base, base_disc);
+		return;
+	}
+	vp->service_lost();
+	usleep(300 * 1000); /* the waiter is in its delayed SCardEstablishContext now */
+	p->f->C_Finalize(NULL); /* a hang here ends the case as HANG */
+	out_add(o, "finalize=returned");
+	calls = all_calls(vp);
+	done = waiter_wait_done(&w, 50);
+	if (done)
+		pthread_join(w.thread, NULL);
+	/* OpenSC's state is gone after C_Finalize: a waiter still inside the
+	 * reader driver then would use freed memory (late_calls > 0) */
+	out_add(o, "|waiter=%s|late_calls=%ld", done ? "returned" : "STUCK", all_calls(vp) - calls);
+	EVP_PKEY_free(p->pub);
+	p->pub = NULL;
+}
+
 /*
  * Fault column of pkcs11.tsv (applied between sign1 and sign2):
  *   none              no fault (baseline)
@@ -906,6 +1048,12 @@ report_counts(long (*calls)(const char *), const char *phase, long *last)
  *                     card in plain (extra field plain=N)
  *   waiter            service_lost while another thread is blocked in C_WaitForSlotEvent; after
  *                     sign3, C_Finalize must make the waiter return (extra field waiter=returned)
+ *   waiter_finalize   a thread blocked in C_WaitForSlotEvent; service_lost; the waiter renews its
+ *                     wait context and its SCardEstablishContext takes 1.5 s (libvpcsc "delay");
+ *                     C_Finalize's sc_cancel comes in that window, its sc_release_context 2.5 s later
+ *                     (SCardDisconnect delayed). Outcome finalize=returned|waiter=returned|
+ *                     late_calls=N: C_Finalize returns, the waiter too, and N provider calls were
+ *                     made after C_Finalize returned (by a waiter still in the freed reader driver)
  *   user_consent      service_down_up with card A personalised with a user-consent key
  *                     (userConsent = 1: CKA_ALWAYS_AUTHENTICATE, its PIN is never cached)
  *   user_consent_none no fault, the same user-consent token (baseline)
@@ -1020,6 +1168,11 @@ run_case(const struct rcase *c, struct outbuf *o)
 	*(void **)&get_list = dlsym(p.dl, "C_GetFunctionList");
 	if (get_list == NULL || get_list(&p.f) != CKR_OK) {
 		out_add(o, "SETUP-FAILED(C_GetFunctionList)");
+		return;
+	}
+
+	if (strcmp(c->fault, "waiter_finalize") == 0) {
+		run_waiter_finalize(&p, &vp, a, b, o);
 		return;
 	}
 
