@@ -16,7 +16,8 @@
 // action "type": return{code,count} service_lost{handles_after_release}
 //   service_down{ms|calls,counter_after,handles_after_release} service_up
 //   card_reset{reader} card_remove{reader} card_insert{reader,card}
-//   card_swap{reader,card} reader_rename{reader,name} delay{ms}
+//   card_swap{reader,card} sleep_wake{reader} usb_power_cycle{reader}
+//   reader_rename{reader,name} delay{ms}
 //   (service_lost/down also take "code": what old handles answer)
 #include "fault/plan.hpp"
 
@@ -207,9 +208,12 @@ Plan::parse_action(const json &j, const std::string &where)
 	} else if (type == "service_up") {
 		check_keys(j, where, {"type"});
 		a.kind = Action::Kind::ServiceUp;
-	} else if (type == "card_reset" || type == "card_remove") {
+	} else if (type == "card_reset" || type == "card_remove" || type == "sleep_wake" || type == "usb_power_cycle") {
 		check_keys(j, where, {"type", "reader"});
-		a.kind = type == "card_reset" ? Action::Kind::CardReset : Action::Kind::CardRemove;
+		a.kind = type == "card_reset"	 ? Action::Kind::CardReset
+			 : type == "card_remove" ? Action::Kind::CardRemove
+			 : type == "sleep_wake"	 ? Action::Kind::SleepWake
+						 : Action::Kind::UsbPowerCycle;
 		if (j.contains("reader"))
 			a.reader = get_uint(j, "reader", where, 0);
 	} else if (type == "card_insert" || type == "card_swap") {

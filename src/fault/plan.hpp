@@ -37,6 +37,8 @@ struct Action {
 		CardRemove,
 		CardInsert,
 		CardSwap,
+		SleepWake,
+		UsbPowerCycle,
 		ReaderRename,
 		Delay,
 	};

@@ -186,7 +186,7 @@ check_action_targets(const fault::Action &a, const Scenario &s, const std::strin
 {
 	using K = fault::Action::Kind;
 	if (a.kind == K::CardReset || a.kind == K::CardRemove || a.kind == K::CardInsert || a.kind == K::CardSwap ||
-	    a.kind == K::ReaderRename) {
+	    a.kind == K::SleepWake || a.kind == K::UsbPowerCycle || a.kind == K::ReaderRename) {
 		if (a.reader >= s.readers.size())
 			throw ConfigError(where + ".reader", "no reader with index " + std::to_string(a.reader));
 	}
@@ -199,8 +199,17 @@ check_action_targets(const fault::Action &a, const Scenario &s, const std::strin
 Scenario
 Scenario::parse(const json &j, const std::string &base_dir)
 {
-	check_keys(j, "scenario", {"readers", "cards", "faults", "event_log", "stats_file", "restart"});
+	check_keys(j, "scenario", {"readers", "cards", "faults", "event_log", "stats_file", "restart", "profile"});
 	Scenario s;
+	if (j.contains("profile")) {
+		const std::string p = get_string(j, "profile", "scenario");
+		if (p == "linux")
+			s.profile = Profile::Linux;
+		else if (p == "macos")
+			s.profile = Profile::MacOS;
+		else
+			throw ConfigError("profile", "unknown profile \"" + p + "\" (linux, macos)");
+	}
 	if (j.contains("cards")) {
 		if (!j["cards"].is_object())
 			throw ConfigError("cards", "must be an object (name -> card)");

@@ -63,6 +63,11 @@ struct Scenario {
 	// "restart": {"card_delay_ms": n}: after a service_down ends, cards are
 	// reported this late (pcscd polls a card only after it has started).
 	std::uint64_t restart_card_delay_ms = 0;
+	// "profile": "linux" (default, pcsc-lite's codes) or "macos" (PCSC.framework:
+	// sleep/wake -> SCARD_W_UNPOWERED_CARD, USB power cycle -> SCARD_E_NOT_TRANSACTED,
+	// a card removed and put back -> SCARD_W_RESET_CARD).
+	enum class Profile { Linux, MacOS };
+	Profile profile = Profile::Linux;
 	static constexpr std::uint64_t card_delay_ms_max = 3600000;
 
 	// base_dir resolves relative image paths ("" = current directory).

@@ -203,7 +203,7 @@ Service::apply(Lock &lk, const fault::Action &a)
 {
 	using K = fault::Action::Kind;
 	if ((a.kind == K::CardReset || a.kind == K::CardRemove || a.kind == K::CardInsert || a.kind == K::CardSwap ||
-	     a.kind == K::ReaderRename) &&
+	     a.kind == K::SleepWake || a.kind == K::UsbPowerCycle || a.kind == K::ReaderRename) &&
 	    a.reader >= readers_.size())
 		throw fault::ConfigError("reader", "no reader with index " + std::to_string(a.reader));
 	switch (a.kind) {
@@ -224,6 +224,23 @@ Service::apply(Lock &lk, const fault::Action &a)
 		break;
 	case K::CardRemove:
 		card_remove(a.reader);
+		break;
+	case K::SleepWake:
+		readers_[a.reader].tx_owner = 0; // the transaction died with the power
+		readers_[a.reader].tx_depth = 0;
+		// the card lost power while the machine slept; PCSC.framework reports
+		// SCARD_W_UNPOWERED_CARD, pcsc-lite a reset
+		card_power_cycle(a.reader, 0,
+				 scenario_.profile == Scenario::Profile::MacOS ? SCARD_W_UNPOWERED_CARD
+									       : SCARD_W_RESET_CARD);
+		break;
+	case K::UsbPowerCycle:
+		readers_[a.reader].tx_owner = 0; // the transaction died with the power
+		readers_[a.reader].tx_depth = 0;
+		// the reader (a USB token is its own reader) lost power and came back
+		card_power_cycle(a.reader, 0,
+				 scenario_.profile == Scenario::Profile::MacOS ? SCARD_E_NOT_TRANSACTED
+									       : SCARD_W_RESET_CARD);
 		break;
 	case K::CardInsert: {
 		const std::string name = a.card.empty() ? readers_[a.reader].last_card : a.card;
@@ -375,12 +392,14 @@ Service::card_reset(std::size_t reader, SCARDHANDLE except)
 	r.tx_owner = 0;
 	r.tx_depth = 0;
 	for (auto &h : handles_)
-		if (h.second.reader == reader && h.first != except)
+		if (h.second.reader == reader && h.first != except) {
 			h.second.reset_pending = true;
+			h.second.reset_code = SCARD_W_RESET_CARD;
+		}
 }
 
 void
-Service::card_power_cycle(std::size_t reader, SCARDHANDLE except)
+Service::card_power_cycle(std::size_t reader, SCARDHANDLE except, LONG code)
 {
 	Reader &r = readers_[reader];
 	if (!r.card)
@@ -391,8 +410,10 @@ Service::card_power_cycle(std::size_t reader, SCARDHANDLE except)
 	}
 	power_on(r);
 	for (auto &h : handles_)
-		if (h.second.reader == reader && h.first != except)
+		if (h.second.reader == reader && h.first != except) {
 			h.second.reset_pending = true;
+			h.second.reset_code = code;
+		}
 }
 
 void
@@ -531,10 +552,15 @@ Service::idle_handle(Lock &lk, SCARDHANDLE hid, Handle *&out, bool any_reader)
 LONG
 Service::card_event(const Handle &h) const
 {
-	if (removed(h))
+	if (removed(h)) {
+		// PCSC.framework reports a card that was removed and put back (or
+		// replaced) as a reset, not as a removal
+		if (scenario_.profile == Scenario::Profile::MacOS && readers_[h.reader].card != nullptr)
+			return SCARD_W_RESET_CARD;
 		return SCARD_W_REMOVED_CARD;
+	}
 	if (h.reset_pending)
-		return SCARD_W_RESET_CARD;
+		return h.reset_code;
 	return SCARD_S_SUCCESS;
 }
 

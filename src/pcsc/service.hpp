@@ -120,6 +120,8 @@ private:
 		std::uint64_t insertion = 0;
 		std::uint64_t reader_generation = 0;
 		bool reset_pending = false;
+		// what the handle answers while reset_pending (profile dependent)
+		LONG reset_code = SCARD_W_RESET_CARD;
 	};
 	using Lock = std::unique_lock<std::mutex>;
 	using Clock = std::chrono::steady_clock;
@@ -138,7 +140,8 @@ private:
 	// The earliest pending late-card arrival, if any.
 	std::optional<Clock::time_point> next_arrival() const;
 	void card_reset(std::size_t reader, SCARDHANDLE except);
-	void card_power_cycle(std::size_t reader, SCARDHANDLE except);
+	// code: what the other handles answer until they call SCardReconnect
+	void card_power_cycle(std::size_t reader, SCARDHANDLE except, LONG code = SCARD_W_RESET_CARD);
 	void card_remove(std::size_t reader);
 	void card_insert(std::size_t reader, const std::string &card);
 	void power_on(Reader &r);

@@ -456,6 +456,48 @@ test_fault_card_reset_from_plan(void **state)
 	assert_int_equal(stats()["readers"][0]["resets"].get<int>(), 1);
 }
 
+// The macOS profile answers the same events with PCSC.framework's codes (issue 10 item 8);
+// the linux profile (default) with pcsc-lite's.
+void
+test_fault_macos_profile_codes(void **state)
+{
+	State &s = st(state);
+	struct Event {
+		const char *action;
+		LONG linux_rv, macos_rv;
+	} events[] = {
+		{R"({"type": "sleep_wake"})", SCARD_W_RESET_CARD, SCARD_W_UNPOWERED_CARD},
+		{R"({"type": "usb_power_cycle"})", SCARD_W_RESET_CARD, SCARD_E_NOT_TRANSACTED},
+	};
+	for (const char *profile : {"linux", "macos"}) {
+		const bool mac = std::string(profile) == "macos";
+		json j = json::parse(two_readers);
+		j["profile"] = profile;
+		for (const Event &e : events) {
+			assert_int_equal(reset_with(j.dump().c_str()), 0);
+			open_a(s);
+			assert_int_equal(serial_rv(s.h), SCARD_S_SUCCESS);
+			assert_int_equal(vpcsc_inject(e.action), 0);
+			assert_int_equal(SCardBeginTransaction(s.h), mac ? e.macos_rv : e.linux_rv);
+			assert_int_equal(serial_rv(s.h), mac ? e.macos_rv : e.linux_rv); // until reconnected
+			DWORD proto;
+			assert_int_equal(SCardReconnect(s.h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD, &proto),
+					 SCARD_S_SUCCESS);
+			assert_int_equal(serial_rv(s.h), SCARD_S_SUCCESS);
+			assert_int_equal(stats()["readers"][0]["power_offs"].get<int>(), 1);
+		}
+		// removed and put back: macOS says "reset", pcsc-lite "removed"; while empty: removed on both
+		assert_int_equal(reset_with(j.dump().c_str()), 0);
+		open_a(s);
+		assert_int_equal(vpcsc_card_remove(0), 0);
+		assert_int_equal(serial_rv(s.h), SCARD_W_REMOVED_CARD);
+		assert_int_equal(vpcsc_card_insert(0, nullptr), 0);
+		assert_int_equal(SCardBeginTransaction(s.h), mac ? SCARD_W_RESET_CARD : SCARD_W_REMOVED_CARD);
+	}
+	assert_int_equal(vpcsc_reset(R"({"readers": [{"name": "R"}], "profile": "windows"})"), -1);
+	assert_non_null(std::strstr(vpcsc_last_error(), "profile"));
+}
+
 void
 test_fault_card_remove_then_insert_from_plan(void **state)
 {
@@ -764,6 +806,7 @@ main()
 		cmocka_unit_test_setup_teardown(test_fault_stats_file_written_at_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_exit_with_blocked_waiter_does_not_hang, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_bad_scenario_names_the_field, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_macos_profile_codes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

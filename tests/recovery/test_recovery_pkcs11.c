@@ -62,7 +62,9 @@
 #define CASE_TIMEOUT_S 60
 
 static char workdir[4096];
-static char token_a[4200], token_b[4200], token_uc[4200];
+static char token_a[4200], token_b[4200], token_uc[4200], token_r[4200], token_rp[4200];
+/* token_r: card A re-personalised (same serial, same PIN, a new key); token_rp: the same with another PIN */
+#define OTHER_PIN "654321"
 static const char *variant = "stock";
 
 /* ------------------------------------------------------------ helpers */
@@ -110,6 +112,7 @@ vcard_tool(void)
 /* The scenario for libvpcsc: card "a" in the reader, "b" (another serial,
  * personalised the same way) spare */
 static int pinpad_reader; /* the reader is a PIN-pad reader (libvpcsc's "pinpad") */
+static int macos_profile; /* libvpcsc answers with PCSC.framework's codes ("profile": "macos") */
 
 static void
 scenario_json(char *buf, size_t size, const char *a, const char *b, const char *rules)
@@ -118,8 +121,9 @@ scenario_json(char *buf, size_t size, const char *a, const char *b, const char *
 			"{\"readers\": [{\"name\": \"Virtual ePass2003\", \"card\": \"a\"%s}],"
 			" \"cards\": {\"a\": {\"type\": \"image\", \"path\": \"%s\"},"
 			" \"b\": {\"type\": \"image\", \"path\": \"%s\"}},"
-			" \"faults\": {\"rules\": [%s]}}",
-			pinpad_reader ? ", \"pinpad\": {\"pin\": \"" PIN "\"}" : "", a, b, rules ? rules : "");
+			" \"faults\": {\"rules\": [%s]}%s}",
+			pinpad_reader ? ", \"pinpad\": {\"pin\": \"" PIN "\"}" : "", a, b, rules ? rules : "",
+			macos_profile ? ", \"profile\": \"macos\"" : "");
 }
 
 static int
@@ -232,7 +236,7 @@ require_pin_for_key(const char *image)
 /* A personalised virtual ePass2003: PKCS#15 (one PIN), an RSA-2048 key generated on the card;
  * user_consent: the key's PKCS#15 object gets userConsent = 1 (pkcs15-init --user-consent) */
 static int
-personalise(const char *image, const char *serial, int user_consent)
+personalise_pin(const char *image, const char *serial, int user_consent, const char *pin)
 {
 	char scen[8192], log[4300], tool[4300];
 	const char *prefix = env_or("OPENSC_STOCK_PREFIX", env_or("OPENSC_PREFIX", ""));
@@ -256,7 +260,7 @@ personalise(const char *image, const char *serial, int user_consent)
 		return -1;
 	snprintf(tool, sizeof tool, "%s/bin/pkcs15-init", prefix);
 	{
-		char *argv[] = {tool, "--create-pkcs15", "--profile", "pkcs15+onepin", "--pin", PIN, "--puk", PUK,
+		char *argv[] = {tool, "--create-pkcs15", "--profile", "pkcs15+onepin", "--pin", (char *)pin, "--puk", PUK,
 				"--label", "VirtualEpass", NULL};
 		if (run(argv, log) != 0) {
 			fprintf(stderr, "pkcs15-init --create-pkcs15 failed:\n");
@@ -265,7 +269,7 @@ personalise(const char *image, const char *serial, int user_consent)
 		}
 	}
 	{
-		char *argv[] = {tool, "--generate-key", "rsa/2048", "--auth-id", "01", "--pin", PIN, "--label",
+		char *argv[] = {tool, "--generate-key", "rsa/2048", "--auth-id", "01", "--pin", (char *)pin, "--label",
 				"recovery key", user_consent ? "--user-consent" : NULL, "1", NULL};
 		if (run(argv, log) != 0) {
 			fprintf(stderr, "pkcs15-init --generate-key failed:\n");
@@ -275,6 +279,12 @@ personalise(const char *image, const char *serial, int user_consent)
 	}
 	unsetenv("VPCSC_SCENARIO_JSON");
 	return require_pin_for_key(image);
+}
+
+static int
+personalise(const char *image, const char *serial, int user_consent)
+{
+	return personalise_pin(image, serial, user_consent, PIN);
 }
 
 static int
@@ -656,6 +666,17 @@ static int
 is_user_consent_case(const char *fault)
 {
 	return strncmp(fault, "user_consent", 12) == 0;
+}
+
+/* Cases whose card "b" is card A re-personalised with the same serial (issue 10 item 5) */
+static const char *
+repersonalised_token(const char *fault)
+{
+	if (strcmp(fault, "repersonalised") == 0 || strcmp(fault, "mac_reinsert_repersonalised") == 0)
+		return token_r;
+	if (strcmp(fault, "repersonalised_pin") == 0)
+		return token_rp;
+	return NULL;
 }
 
 static int
@@ -1112,12 +1133,14 @@ run_case(const struct rcase *c, struct outbuf *o)
 	snprintf(b, sizeof b, "%s/b.json", dir);
 	snprintf(apdu_log, sizeof apdu_log, "%s/apdu.jsonl", dir);
 	unlink(apdu_log);
-	if (copy_file(is_user_consent_case(c->fault) ? token_uc : token_a, a) != 0 || copy_file(token_b, b) != 0) {
+	if (copy_file(is_user_consent_case(c->fault) ? token_uc : token_a, a) != 0 ||
+			copy_file(repersonalised_token(c->fault) ? repersonalised_token(c->fault) : token_b, b) != 0) {
 		out_add(o, "SETUP-FAILED(copy)");
 		return;
 	}
 	setenv("VCARD_APDU_LOG", apdu_log, 1);
 	pinpad_reader = strncmp(c->fault, "pinpad", 6) == 0;
+	macos_profile = strncmp(c->fault, "mac_", 4) == 0;
 	if (strcmp(c->fault, "nocache") == 0)
 		pkcs15_extra = "\t\tuse_pin_caching = false;\n";
 	if (strcmp(c->fault, "lock_login") == 0)
@@ -1322,6 +1345,35 @@ run_case(const struct rcase *c, struct outbuf *o)
 		vp.service_down(0);
 		vp.card_swap(0, "b");
 		vp.service_up();
+	} else if (strcmp(c->fault, "repersonalised") == 0 || strcmp(c->fault, "repersonalised_pin") == 0) {
+		/* the same token, re-personalised during the outage: same serial, a new key */
+		vp.service_down(0);
+		vp.card_swap(0, "b");
+		vp.service_up();
+	} else if (strncmp(c->fault, "mac_", 4) == 0) {
+		/* PCSC.framework's codes (libvpcsc "profile": "macos"), no service outage */
+		const char *events[3] = {NULL, NULL, NULL};
+		int i;
+		if (strcmp(c->fault, "mac_sleep_wake") == 0) {
+			events[0] = "{\"type\": \"sleep_wake\"}";
+		} else if (strcmp(c->fault, "mac_usb_power_cycle") == 0) {
+			events[0] = "{\"type\": \"usb_power_cycle\"}";
+		} else if (strcmp(c->fault, "mac_reinsert") == 0) {
+			events[0] = "{\"type\": \"card_remove\"}";
+			events[1] = "{\"type\": \"card_insert\"}";
+		} else if (strcmp(c->fault, "mac_reinsert_repersonalised") == 0) {
+			events[0] = "{\"type\": \"card_remove\"}";
+			events[1] = "{\"type\": \"card_insert\", \"card\": \"b\"}";
+		} else {
+			out_add(o, "BAD-FAULT(%s)", c->fault);
+			return;
+		}
+		for (i = 0; events[i] != NULL; i++) {
+			if (vp.inject(events[i]) != 0) {
+				out_add(o, "SETUP-FAILED(%s: %s)", events[i], vp.last_error());
+				return;
+			}
+		}
 	} else if (strcmp(c->fault, "reader_renamed") == 0) {
 		vp.service_down(0);
 		if (vp.inject("{\"type\": \"reader_rename\", \"reader\": 0, \"name\": \"Renamed ePass2003\"}") != 0) {
@@ -1440,6 +1492,9 @@ run_case(const struct rcase *c, struct outbuf *o)
 		out_add(o, "|plain=%ld", count_plain(apdu_log, log_at_fault));
 	if (strcmp(c->fault, "reader_renamed") == 0)
 		out_add(o, "|apdus=%ld", vp.apdus() - apdus_at_fault);
+	if (repersonalised_token(c->fault) != NULL)
+		/* the PIN tries of the re-personalised token (6: no try lost) */
+		out_add(o, "|tries_b=%d", pin_tries(b));
 }
 
 static void
@@ -1493,6 +1548,23 @@ prepare(void)
 	for (i = 0; i < n_cases; i++) {
 		if (is_user_consent_case(cases[i].fault)) {
 			if (personalise(token_uc, "2122232425262728", 1) != 0)
+				return -1;
+			break;
+		}
+	}
+	/* card A re-personalised (same serial, a new key), when a selected case uses it */
+	snprintf(token_r, sizeof token_r, "%s/token-r.json", workdir);
+	snprintf(token_rp, sizeof token_rp, "%s/token-rp.json", workdir);
+	for (i = 0; i < n_cases; i++) {
+		if (repersonalised_token(cases[i].fault) == token_r) {
+			if (personalise(token_r, "0102030405060708", 0) != 0)
+				return -1;
+			break;
+		}
+	}
+	for (i = 0; i < n_cases; i++) {
+		if (repersonalised_token(cases[i].fault) == token_rp) {
+			if (personalise_pin(token_rp, "0102030405060708", 0, OTHER_PIN) != 0)
 				return -1;
 			break;
 		}
