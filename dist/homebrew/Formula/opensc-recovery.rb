@@ -29,43 +29,97 @@ class OpenscRecovery < Formula
   # build: Identify the opensc-recovery fork in version strings
   patch do
     url "file://#{File.expand_path("../patches/0001-build-Identify-the-opensc-recovery-fork-in-version-s.patch", __dir__)}"
-    sha256 "eae9d002ba4b458f3c340136d189eac067fae5e78b20cfa0fd27d7c0afddc1e1"
+    sha256 "c7b9d22d005328f658dfdd2a0e460cf1ff03fdafbee0509e21a6090a9a2269f5"
   end
 
   # reader-pcsc: Re-establish the PC/SC context after the service is lost
   patch do
     url "file://#{File.expand_path("../patches/0002-reader-pcsc-Re-establish-the-PC-SC-context-after-the.patch", __dir__)}"
-    sha256 "0f163564657b9a47ef575d0578130b38442612a6f44f14a57802fc988306c323"
+    sha256 "233012c8faaddb5363bfdb54e9fee9974f91920db75388733f7874c359b2ade5"
   end
 
   # tests: Add unit tests for the PC/SC context recovery
   patch do
     url "file://#{File.expand_path("../patches/0003-tests-Add-unit-tests-for-the-PC-SC-context-recovery.patch", __dir__)}"
-    sha256 "ea77eef5811006926b9b1616109eb1bf89dd153f960c25731184bd08307d4bc8"
+    sha256 "69e06452734d0a7a28112abb0f8fa483eeb990e0abeb8fa97662819da7562b1d"
   end
 
-  # card: Fail closed when the card state cannot be restored after a reset
+  # card: Keep a reset pending until the card driver restored the card
   patch do
-    url "file://#{File.expand_path("../patches/0004-card-Fail-closed-when-the-card-state-cannot-be-resto.patch", __dir__)}"
-    sha256 "8bac6cf81a76209ac6ae28b74fd849313fdb87baa41a229c77da536327c465a3"
+    url "file://#{File.expand_path("../patches/0004-card-Keep-a-reset-pending-until-the-card-driver-rest.patch", __dir__)}"
+    sha256 "58ed780b239150bd29defc00cf62fe48c4c5ac3102868e69a31fa645eb819ce9"
   end
 
   # sm: Let a card driver forbid the fallback to plain APDUs
   patch do
     url "file://#{File.expand_path("../patches/0005-sm-Let-a-card-driver-forbid-the-fallback-to-plain-AP.patch", __dir__)}"
-    sha256 "164f390ed3dd9f5b1f6419bad235cc6685e740a13605aa4f995b5a07847c85b0"
+    sha256 "3d823878e8bb88c5676a6a773a3be3a516009512dc98956b2be9d431aed31fe1"
   end
 
   # card-epass2003: Resume SM after a reset and check the token serial
   patch do
     url "file://#{File.expand_path("../patches/0006-card-epass2003-Resume-SM-after-a-reset-and-check-the.patch", __dir__)}"
-    sha256 "76d8ef15ed71b27fe5de4bbd41f1b77cabb108ccdf4311394ad1cd424f32fc3b"
+    sha256 "05d6e0c73a2d275f8ce1340043d31f4ba8d1e8813402b9745e26d0a41b215266"
   end
 
   # pkcs15-sec: Redo a key operation once after the card state was restored
   patch do
     url "file://#{File.expand_path("../patches/0007-pkcs15-sec-Redo-a-key-operation-once-after-the-card-.patch", __dir__)}"
-    sha256 "96e25eb95ec58cb7844d85143f015258280524707c6411363e069de50014ffce"
+    sha256 "18cac857bc11bd5878c7783be609c951b9753d97e0c5f690c60050e561173d1f"
+  end
+
+  # pkcs11: Keep the token while the smart card service is unavailable
+  patch do
+    url "file://#{File.expand_path("../patches/0008-pkcs11-Keep-the-token-while-the-smart-card-service-i.patch", __dir__)}"
+    sha256 "96914c1764e9b643fa5178d6f285c56d42356470b461d7ff6b3a36acc31baad2"
+  end
+
+  # pkcs11: Treat a card its driver found replaced as a card change
+  patch do
+    url "file://#{File.expand_path("../patches/0009-pkcs11-Treat-a-card-its-driver-found-replaced-as-a-c.patch", __dir__)}"
+    sha256 "66e3dbef64cb9fc1089444590d340ac504b9a4e9becf918639eb06619e2bce7f"
+  end
+
+  # card-epass2003: Report another token as a card change, not a wedged card
+  patch do
+    url "file://#{File.expand_path("../patches/0010-card-epass2003-Report-another-token-as-a-card-change.patch", __dir__)}"
+    sha256 "f7e1a187bab2ae1d9744cf5b4989530e7a26c4de81820498146112b09ed261d1"
+  end
+
+  # card-epass2003: Re-establish secure messaging when another process replaced the session
+  patch do
+    url "file://#{File.expand_path("../patches/0011-card-epass2003-Re-establish-secure-messaging-when-an.patch", __dir__)}"
+    sha256 "4a8c16533d3a0bcfd4142cdfaf4c13ef0665813f2e0310b35f5e4c6198adb4bd"
+  end
+
+  # card, pkcs15: Redo GET CHALLENGE and file reads once after a reset
+  patch do
+    url "file://#{File.expand_path("../patches/0012-card-pkcs15-Redo-GET-CHALLENGE-and-file-reads-once-a.patch", __dir__)}"
+    sha256 "60d35ccd09af0e6b38a3a3b56cd65ac71d967c537b761c63f5bb64970c8c37cd"
+  end
+
+  # tests: Add unit tests for the card state restore after a reset
+  patch do
+    url "file://#{File.expand_path("../patches/0013-tests-Add-unit-tests-for-the-card-state-restore-afte.patch", __dir__)}"
+    sha256 "f8c451bf5ffa28f2c37e143394a6155fb6a52c373888b8f64df160df7b7ccce0"
+  end
+
+  # pkcs15: Check the token's content before a cached PIN is presented again
+  patch do
+    url "file://#{File.expand_path("../patches/0014-pkcs15-Check-the-token-s-content-before-a-cached-PIN.patch", __dir__)}"
+    sha256 "22abf375ceba7dced76e64ed7fe42b118d6e962a0a0f5a749a353264bb7a7b00"
+  end
+
+  # reader-pcsc: Reconnect after macOS's codes for a card that lost power
+  patch do
+    url "file://#{File.expand_path("../patches/0015-reader-pcsc-Reconnect-after-macOS-s-codes-for-a-card.patch", __dir__)}"
+    sha256 "adfebdc26f7f76eeea369f984deea470af6e0686866e3bc6c6285f4a4c2761c8"
+  end
+
+  # reader-pcsc: Treat a connection reset by pcscd as a lost service
+  patch do
+    url "file://#{File.expand_path("../patches/0016-reader-pcsc-Treat-a-connection-reset-by-pcscd-as-a-l.patch", __dir__)}"
+    sha256 "5cc965335d06d29664e43d5fb009f3bbe78fdabc6fdcc967ea81af6508ab7d78"
   end
 
   def install
@@ -107,7 +161,7 @@ class OpenscRecovery < Formula
     assert_match "OpenSC #{version}+recovery1", shell_output("#{bin}/opensc-tool -i")
     # pkcs11-tool exits 1 after printing the information when the module reports no slot
     info = shell_output("#{bin}/pkcs11-tool --module #{lib}/opensc-pkcs11.so --show-info 2>&1 || true")
-    assert_match "OpenSC smartcard fw (+recovery1)", info
+    assert_match "OpenSC 0.27.1+recovery1", info
     assert_match "OpenSC Project", info
   end
 end
