@@ -42,7 +42,6 @@ lifecycle_test_list = tests/e2e/test_lifecycle_socket.sh tests/e2e/test_lifecycl
 TESTS += $(lifecycle_test_list)
 # pcscd dying with a request unread: libpcsclite reports SCARD_W_SECURITY_VIOLATION, which series v1
 # does not treat as "service lost" (one failed C_Sign per such kill). Remove when the series does.
-XFAIL_TESTS += tests/e2e/test_lifecycle_socket_queued.sh
 dist_check_SCRIPTS += $(lifecycle_test_list) tests/e2e/test_lifecycle_stop_start.sh
 EXTRA_DIST += tests/e2e/lifecycle.sh tests/e2e/lifecycle_scenario.sh tests/e2e/README.md
 

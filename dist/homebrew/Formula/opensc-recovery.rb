@@ -35,7 +35,7 @@ class OpenscRecovery < Formula
   # reader-pcsc: Re-establish the PC/SC context after the service is lost
   patch do
     url "file://#{File.expand_path("../patches/0002-reader-pcsc-Re-establish-the-PC-SC-context-after-the.patch", __dir__)}"
-    sha256 "233012c8faaddb5363bfdb54e9fee9974f91920db75388733f7874c359b2ade5"
+    sha256 "9b1c5e8c8a4e89e971f48075674b3f391a2656a2eb68ec586a57febbaa5640a6"
   end
 
   # tests: Add unit tests for the PC/SC context recovery
@@ -71,7 +71,7 @@ class OpenscRecovery < Formula
   # pkcs11: Keep the token while the smart card service is unavailable
   patch do
     url "file://#{File.expand_path("../patches/0008-pkcs11-Keep-the-token-while-the-smart-card-service-i.patch", __dir__)}"
-    sha256 "96914c1764e9b643fa5178d6f285c56d42356470b461d7ff6b3a36acc31baad2"
+    sha256 "89c97feae5ee5a20a83ef6f11283b9d15cfa6cc917b542c48e98e8ef0b663641"
   end
 
   # pkcs11: Treat a card its driver found replaced as a card change
@@ -107,19 +107,19 @@ class OpenscRecovery < Formula
   # pkcs15: Check the token's content before a cached PIN is presented again
   patch do
     url "file://#{File.expand_path("../patches/0014-pkcs15-Check-the-token-s-content-before-a-cached-PIN.patch", __dir__)}"
-    sha256 "22abf375ceba7dced76e64ed7fe42b118d6e962a0a0f5a749a353264bb7a7b00"
+    sha256 "f651eeac29e0664061673b926945939cd3d82cd5b0e9937aca4f05b20511c32d"
   end
 
   # reader-pcsc: Reconnect after macOS's codes for a card that lost power
   patch do
     url "file://#{File.expand_path("../patches/0015-reader-pcsc-Reconnect-after-macOS-s-codes-for-a-card.patch", __dir__)}"
-    sha256 "adfebdc26f7f76eeea369f984deea470af6e0686866e3bc6c6285f4a4c2761c8"
+    sha256 "e4d4a57e9ae42cc9594ad591fb3a1bb28e7a8eccdae28b67f281a96efee0032a"
   end
 
   # reader-pcsc: Treat a connection reset by pcscd as a lost service
   patch do
     url "file://#{File.expand_path("../patches/0016-reader-pcsc-Treat-a-connection-reset-by-pcscd-as-a-l.patch", __dir__)}"
-    sha256 "5cc965335d06d29664e43d5fb009f3bbe78fdabc6fdcc967ea81af6508ab7d78"
+    sha256 "1cc366ec8ec404504ee8cac52456cff84d9da7cece29378d6bbc7347da2b1568"
   end
 
   def install
