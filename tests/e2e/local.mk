@@ -40,8 +40,6 @@ demo-local: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) opensc
 lifecycle_test_list = tests/e2e/test_lifecycle_socket.sh tests/e2e/test_lifecycle_socket_queued.sh \
 	tests/e2e/test_lifecycle_sigstop.sh tests/e2e/test_lifecycle_card_replug.sh
 TESTS += $(lifecycle_test_list)
-# pcscd dying with a request unread: libpcsclite reports SCARD_W_SECURITY_VIOLATION, which series v1
-# does not treat as "service lost" (one failed C_Sign per such kill). Remove when the series does.
 dist_check_SCRIPTS += $(lifecycle_test_list) tests/e2e/test_lifecycle_stop_start.sh
 EXTRA_DIST += tests/e2e/lifecycle.sh tests/e2e/lifecycle_scenario.sh tests/e2e/README.md
 
