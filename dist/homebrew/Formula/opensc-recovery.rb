@@ -119,7 +119,7 @@ class OpenscRecovery < Formula
   # reader-pcsc: Treat a connection reset by pcscd as a lost service
   patch do
     url "file://#{File.expand_path("../patches/0016-reader-pcsc-Treat-a-connection-reset-by-pcscd-as-a-l.patch", __dir__)}"
-    sha256 "1cc366ec8ec404504ee8cac52456cff84d9da7cece29378d6bbc7347da2b1568"
+    sha256 "6724bdb0d847520347c3a689e9021b7b6c10d54dbff9750b8a05147a610060ab"
   end
 
   def install
