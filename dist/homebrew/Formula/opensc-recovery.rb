@@ -29,97 +29,97 @@ class OpenscRecovery < Formula
   # build: Identify the opensc-recovery fork in version strings
   patch do
     url "file://#{File.expand_path("../patches/0001-build-Identify-the-opensc-recovery-fork-in-version-s.patch", __dir__)}"
-    sha256 "c7b9d22d005328f658dfdd2a0e460cf1ff03fdafbee0509e21a6090a9a2269f5"
+    sha256 "2a0e18370303d193c30e63bd5d3797baf9c8e15e21a5ed1490d70bd7d4a61cef"
   end
 
   # reader-pcsc: Re-establish the PC/SC context after the service is lost
   patch do
     url "file://#{File.expand_path("../patches/0002-reader-pcsc-Re-establish-the-PC-SC-context-after-the.patch", __dir__)}"
-    sha256 "9b1c5e8c8a4e89e971f48075674b3f391a2656a2eb68ec586a57febbaa5640a6"
+    sha256 "d3b4e71b994dca4176109b2a2fd1ae1ffabcbd654ed7f471423645c6a304ac3a"
   end
 
   # tests: Add unit tests for the PC/SC context recovery
   patch do
     url "file://#{File.expand_path("../patches/0003-tests-Add-unit-tests-for-the-PC-SC-context-recovery.patch", __dir__)}"
-    sha256 "69e06452734d0a7a28112abb0f8fa483eeb990e0abeb8fa97662819da7562b1d"
+    sha256 "3ea4d11d0193168057e2064106b26e55726ae4e3b73c971bfc2b7cbf18568b8d"
   end
 
   # card: Keep a reset pending until the card driver restored the card
   patch do
     url "file://#{File.expand_path("../patches/0004-card-Keep-a-reset-pending-until-the-card-driver-rest.patch", __dir__)}"
-    sha256 "58ed780b239150bd29defc00cf62fe48c4c5ac3102868e69a31fa645eb819ce9"
+    sha256 "a41dfcc5e0cf7fde278e72a9bd93b181f4b1105c798144cad99410cf6b95b7b8"
   end
 
   # sm: Let a card driver forbid the fallback to plain APDUs
   patch do
     url "file://#{File.expand_path("../patches/0005-sm-Let-a-card-driver-forbid-the-fallback-to-plain-AP.patch", __dir__)}"
-    sha256 "3d823878e8bb88c5676a6a773a3be3a516009512dc98956b2be9d431aed31fe1"
+    sha256 "4fcf598a9225223df76919af524c1319f86ed58e0381970858d9080528f79de4"
   end
 
   # card-epass2003: Resume SM after a reset and check the token serial
   patch do
     url "file://#{File.expand_path("../patches/0006-card-epass2003-Resume-SM-after-a-reset-and-check-the.patch", __dir__)}"
-    sha256 "05d6e0c73a2d275f8ce1340043d31f4ba8d1e8813402b9745e26d0a41b215266"
+    sha256 "323c9e1f298881e2b8733e8d4bb5ce0af56859cb492e8733e8ca3f4ad5ca0749"
   end
 
   # pkcs15-sec: Redo a key operation once after the card state was restored
   patch do
     url "file://#{File.expand_path("../patches/0007-pkcs15-sec-Redo-a-key-operation-once-after-the-card-.patch", __dir__)}"
-    sha256 "18cac857bc11bd5878c7783be609c951b9753d97e0c5f690c60050e561173d1f"
+    sha256 "d7f669570db1ad611f79efc59cb6fd64bb42e2274254aa17d7eac38bf818d565"
   end
 
   # pkcs11: Keep the token while the smart card service is unavailable
   patch do
     url "file://#{File.expand_path("../patches/0008-pkcs11-Keep-the-token-while-the-smart-card-service-i.patch", __dir__)}"
-    sha256 "89c97feae5ee5a20a83ef6f11283b9d15cfa6cc917b542c48e98e8ef0b663641"
+    sha256 "b691a4f5dafb0fbfeaf4fd9c9839c479f568fdf17382e91ef8d9d6d5552ecc6f"
   end
 
   # pkcs11: Treat a card its driver found replaced as a card change
   patch do
     url "file://#{File.expand_path("../patches/0009-pkcs11-Treat-a-card-its-driver-found-replaced-as-a-c.patch", __dir__)}"
-    sha256 "66e3dbef64cb9fc1089444590d340ac504b9a4e9becf918639eb06619e2bce7f"
+    sha256 "90fb03f5b77f02067108e1d90a95377968a4938bfd8f5ce0c20e3cf268a0ff11"
   end
 
   # card-epass2003: Report another token as a card change, not a wedged card
   patch do
     url "file://#{File.expand_path("../patches/0010-card-epass2003-Report-another-token-as-a-card-change.patch", __dir__)}"
-    sha256 "f7e1a187bab2ae1d9744cf5b4989530e7a26c4de81820498146112b09ed261d1"
+    sha256 "c85496137d146313836a0d4759b016fcfa3793f2eb00e748498a4f287491faa0"
   end
 
   # card-epass2003: Re-establish secure messaging when another process replaced the session
   patch do
     url "file://#{File.expand_path("../patches/0011-card-epass2003-Re-establish-secure-messaging-when-an.patch", __dir__)}"
-    sha256 "4a8c16533d3a0bcfd4142cdfaf4c13ef0665813f2e0310b35f5e4c6198adb4bd"
+    sha256 "d7c201b8f13d8bf49b791d6811ab0cf5e04757f1c391ff3d02c4b4da47ffd9e3"
   end
 
   # card, pkcs15: Redo GET CHALLENGE and file reads once after a reset
   patch do
     url "file://#{File.expand_path("../patches/0012-card-pkcs15-Redo-GET-CHALLENGE-and-file-reads-once-a.patch", __dir__)}"
-    sha256 "60d35ccd09af0e6b38a3a3b56cd65ac71d967c537b761c63f5bb64970c8c37cd"
+    sha256 "34097ae62bb6dc7aa231e96fdfbd46c57fa154163353669bc8b0b0e8f9bdccfe"
   end
 
   # tests: Add unit tests for the card state restore after a reset
   patch do
     url "file://#{File.expand_path("../patches/0013-tests-Add-unit-tests-for-the-card-state-restore-afte.patch", __dir__)}"
-    sha256 "f8c451bf5ffa28f2c37e143394a6155fb6a52c373888b8f64df160df7b7ccce0"
+    sha256 "8a6cc611ab476c72b64f9e0c3e3ccf6930ce2335fc4e7996f0c34b9dbea5e4b9"
   end
 
   # pkcs15: Check the token's content before a cached PIN is presented again
   patch do
     url "file://#{File.expand_path("../patches/0014-pkcs15-Check-the-token-s-content-before-a-cached-PIN.patch", __dir__)}"
-    sha256 "f651eeac29e0664061673b926945939cd3d82cd5b0e9937aca4f05b20511c32d"
+    sha256 "66ebe7ade15f2d262908e50a91957ff85d30a91ba51a78ca29f3da40c11ffab3"
   end
 
   # reader-pcsc: Reconnect after macOS's codes for a card that lost power
   patch do
     url "file://#{File.expand_path("../patches/0015-reader-pcsc-Reconnect-after-macOS-s-codes-for-a-card.patch", __dir__)}"
-    sha256 "e4d4a57e9ae42cc9594ad591fb3a1bb28e7a8eccdae28b67f281a96efee0032a"
+    sha256 "56d0dcd61e6812322b155368a7f1cf107f4236f28a6d5db618733688f5a5cc79"
   end
 
   # reader-pcsc: Treat a connection reset by pcscd as a lost service
   patch do
     url "file://#{File.expand_path("../patches/0016-reader-pcsc-Treat-a-connection-reset-by-pcscd-as-a-l.patch", __dir__)}"
-    sha256 "6724bdb0d847520347c3a689e9021b7b6c10d54dbff9750b8a05147a610060ab"
+    sha256 "70dc917e93f2a5b1e8709f0575a1d6eecee21d6f6836dc8a683bacbd82352105"
   end
 
   def install
