@@ -121,6 +121,21 @@ e2e_lifecycle_main()
 	e2e_finish "$work" "$rc"
 }
 
+# e2e_lifecycle_check_both WORKDIR PATCHED_RAN: the calling test's check_variant RESULT NAME on stock,
+# then on patched; 77 when patched is not built and stock passed its check, 1 on any failure.
+e2e_lifecycle_check_both()
+{
+	local bad=0
+	check_variant "$1/stock/result.env" stock || bad=1
+	if [ "$2" = 0 ]; then
+		echo "patched OpenSC not available"
+		[ $bad = 0 ] && return 77
+		return 1
+	fi
+	check_variant "$1/patched/result.env" patched || bad=1
+	return $bad
+}
+
 # e2e_lifecycle_socket_verdict WORKDIR PATCHED_RAN: stock is not re-activated and fails; patched
 # re-activates pcscd itself at every kill and no signature fails at all.
 e2e_lifecycle_socket_verdict()

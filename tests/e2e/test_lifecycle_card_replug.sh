@@ -36,16 +36,4 @@ check_variant()
 	[ $bad = 0 ] && echo "ok: $name: same token back, first good signature $(e2e_result "$f" first_ok_ms) ms after the token came back, $(e2e_result "$f" fail_after_back) failure(s) after it"
 	return $bad
 }
-verdict()
-{
-	local bad=0
-	check_variant "$1/stock/result.env" stock || bad=1
-	if [ "$2" = 0 ]; then
-		echo "patched OpenSC not available"
-		[ $bad = 0 ] && return 77
-		return 1
-	fi
-	check_variant "$1/patched/result.env" patched || bad=1
-	return $bad
-}
-e2e_lifecycle_main card-replug verdict
+e2e_lifecycle_main card-replug e2e_lifecycle_check_both
