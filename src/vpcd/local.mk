@@ -24,3 +24,14 @@ vpcd_bridge_LDADD = libvpcd.la libvcard.la $(OPENSSL_LIBS) $(PTHREAD_LIBS)
 # Socket activation for the harness (systemd's pcscd.socket, repeatedly): tests/e2e lifecycle scenarios.
 bin_PROGRAMS += pcscd-socket-holder
 pcscd_socket_holder_SOURCES = src/vpcd/socket_holder.cpp src/vpcd/unique_fd.hpp
+
+# Reader re-enumeration under Debian's pcscd (tests/e2e/usb_reader.sh): vpcd dressed as a one-slot USB
+# reader (an IFD handler bundle), and the udev events that plug and unplug it.
+check_LTLIBRARIES += libifd-usb-shim.la
+libifd_usb_shim_la_SOURCES = src/vpcd/ifd_usb_shim.cpp
+libifd_usb_shim_la_CPPFLAGS = $(AM_CPPFLAGS) $(PCSC_CFLAGS)
+libifd_usb_shim_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+libifd_usb_shim_la_LIBADD = -ldl
+
+check_PROGRAMS += udev-event
+udev_event_SOURCES = src/vpcd/udev_event.cpp

@@ -24,6 +24,13 @@
 #               produced here: see tests/e2e/README.md.) The client re-opens its session and logs in
 #               again when the token is gone (p11-session-loop --reopen, as NSS does); counted: reopens,
 #               reopens_same_token (same serial and key), reopen_failures (token not back yet).
+#   reader-replug the token's READER leaves pcscd's reader list and comes back, as when a USB token
+#               (its own reader) is pulled and plugged in again: the reader is a made-up USB device
+#               that Debian's pcscd handles through its libudev hotplug code (tests/e2e/usb_reader.sh);
+#               udev "remove", E2E_GAP s (1), udev "add". pcscd keeps running; the card image is the
+#               same. E2E_REPLUG_SERIAL=other: the device comes back with another USB serial, so its
+#               reader has another name. The client keeps its one session (no --reopen, as
+#               ssh-agent): stock loses it; the fix must go on signing with no new login.
 #
 # Environment: E2E_VARIANT, E2E_PREFIX, E2E_WORKDIR, E2E_BRIDGE_ARGS, E2E_PIN, P11_CLIENT, E2E_LIFECYCLE;
 # optional E2E_EVENTS (2), E2E_WINDOW (5 s after each event), E2E_GAP, E2E_HANG, E2E_OPENSC_DEBUG.
@@ -48,6 +55,7 @@ socket) gap=0 ;;
 stop-start) gap=${E2E_GAP:-3} ;;
 sigstop) gap=${E2E_HANG:-10} ;;
 card-replug) gap=${E2E_GAP:-1} ;;
+reader-replug) gap=${E2E_GAP:-1} ;;
 *) echo "unknown E2E_LIFECYCLE '$mode'" >&2; exit 2 ;;
 esac
 module="$prefix/lib/opensc-pkcs11.so"
@@ -83,6 +91,9 @@ write_result()
 		echo "reopens_same_token=${reopens_same:-0}"
 		echo "reopens_other_token=${reopens_other:-0}"
 		echo "reopen_failures=${reopen_fail:-0}"
+		echo "readers_removed=${readers_removed:-0}"
+		echo "readers_added=${readers_added:-0}"
+		printf 'reader_names=%q\n' "${reader_names:-}"
 		printf 'first_fail_reason=%q\n' "${first_fail_reason:-}"
 	} >"$W/result.env"
 }
@@ -103,6 +114,13 @@ fi
 if [ "$mode" = socket ]; then
 	[ -x "$(harness_holder)" ] || setup_failed "no pcscd-socket-holder ($(harness_holder); make pcscd-socket-holder)"
 	harness_start_socket_holder
+elif [ "$mode" = reader-replug ]; then
+	. "$here/usb_reader.sh"
+	usb_reader_setup
+	harness_start_pcscd
+	usb_reader_mark
+	usb_reader_plug REENUM0001
+	usb_reader_wait_log 'Using the .* polling thread' 5 || setup_failed "pcscd did not add the USB reader (pcscd.log)"
 else
 	harness_start_pcscd
 fi
@@ -207,6 +225,22 @@ for ((e = 1; e <= events; e++)); do
 		echo "${backs[-1]} event=$e token back (bridge connected again, same card image)" >>"$elog"
 		sleep "$window_s"
 		;;
+	reader-replug)
+		serial=REENUM0001
+		[ "${E2E_REPLUG_SERIAL:-same}" = other ] && serial=REENUM000$((e + 1))
+		stops+=("$(harness_now_ms)")
+		usb_reader_mark
+		usb_reader_unplug
+		usb_reader_wait_log 'Removing USB device' 5 || harness_log "pcscd did not log the reader's removal"
+		echo "${stops[-1]} event=$e reader unplugged (udev remove) for ${gap}s" >>"$elog"
+		sleep "$gap"
+		usb_reader_mark
+		usb_reader_plug "$serial"
+		usb_reader_wait_log 'Using the .* polling thread' 5 || harness_log "pcscd did not add the reader again"
+		backs+=("$(harness_now_ms)")
+		echo "${backs[-1]} event=$e reader plugged in again (udev add, USB serial $serial): $(grep 'Adding USB device\|RFAddReader' "$W/pcscd.log" | tail -n 1 | cut -c1-160)" >>"$elog"
+		sleep "$window_s"
+		;;
 	esac
 	harness_log "$variant: $mode event $e done"
 done
@@ -248,6 +282,13 @@ reopens=$(grep -c ' REOPEN ' "$log")
 reopens_same=$(grep -c ' REOPEN serial=[^ ]* same key=same ' "$log")
 reopens_other=$((reopens - reopens_same))
 reopen_fail=$(grep -c ' REOPEN-FAIL ' "$log")
+if [ "$mode" = reader-replug ]; then
+	# pcscd's own account of the reader leaving and coming back (hotplug_libudev.c, readerfactory.c)
+	readers_removed=$(grep -c 'HPRemoveDevice() Removing USB device' "$W/pcscd.log")
+	readers_added=$(grep -c 'HPAddDevice() Adding USB device' "$W/pcscd.log")
+	reader_names=$(grep -o 'RFInitializeReader() Attempting startup of .* using' "$W/pcscd.log" |
+		sed -e 's/^RFInitializeReader() Attempting startup of //' -e 's/ using$//' | paste -sd '|')
+fi
 max_gap_ms=$(awk '$2 == "OK" { if (prev) { d = $1 - prev; if (d > m) m = d } prev = $1 } END { print m + 0 }' "$log")
 unset 'stops[-1]'
 write_result done

@@ -143,11 +143,16 @@ struct Login {
 // Finds the first token, opens a session, logs in, finds the key. On failure: what failed in `what`.
 CK_RV open_login(CK_FUNCTION_LIST_PTR p11, std::string &pin, Login &out, const char *&what)
 {
+	// The usual two calls (size, then list): OpenSC looks for new readers only on the first, so a
+	// token whose reader came back under another name is found only this way (as NSS finds it).
 	CK_ULONG nslots = 0;
-	std::vector<CK_SLOT_ID> slots(16);
-	nslots = slots.size();
-	CK_RV rv = p11->C_GetSlotList(CK_TRUE, slots.data(), &nslots);
 	what = "C_GetSlotList (no token)";
+	CK_RV rv = p11->C_GetSlotList(CK_TRUE, nullptr, &nslots);
+	if (rv != CKR_OK)
+		return rv;
+	std::vector<CK_SLOT_ID> slots(nslots + 1);
+	nslots = slots.size();
+	rv = p11->C_GetSlotList(CK_TRUE, slots.data(), &nslots);
 	if (rv != CKR_OK)
 		return rv;
 	if (nslots == 0)

@@ -1,0 +1,158 @@
+// ifd_usb_shim.cpp — an IFD handler that makes vsmartcard's vpcd look like a one-slot USB reader.
+//
+// pcscd 1.9.9 (Debian, built with libudev hotplug) removes a reader only when udev reports its USB
+// device gone; readers from reader.conf.d stay for the daemon's lifetime (tests/e2e/README.md,
+// doc/reader-reenumeration.md). To make the reader itself disappear and come back, the test harness
+// installs this library as a USB driver bundle (Info.plist with a made-up vendor/product id) in a
+// private /usr/lib/pcsc/drivers and sends udev "add"/"remove" events for a made-up USB device
+// (tests/e2e/udev-event). pcscd then calls IFDHCreateChannelByName with a USB device name
+// ("usb:VVVV/PPPP:libudev:0:/dev/bus/usb/…"), which vpcd cannot parse; this shim forwards every call
+// to vpcd's libifdvpcd.so with vpcd's own device name instead, and reports one slot (an ePass2003 is
+// a one-slot reader), so the reader is "NAME (SERIAL) 00 00" as a real token's reader would be.
+//
+// Environment (pcscd's): IFD_SHIM_VPCD_DRIVER (default /usr/lib/pcsc/drivers/serial/libifdvpcd.so),
+// IFD_SHIM_VPCD_DEVICE (default /dev/null:0x8C7B). Test-only code: no exception leaves a C entry point.
+#include <dlfcn.h>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+// ifdhandler.h has no extern "C" guard.
+extern "C" {
+#include <ifdhandler.h>
+}
+
+namespace {
+
+struct Vpcd {
+	void *handle = nullptr;
+	RESPONSECODE (*create_by_name)(DWORD, LPSTR) = nullptr;
+	RESPONSECODE (*create)(DWORD, DWORD) = nullptr;
+	RESPONSECODE (*close)(DWORD) = nullptr;
+	RESPONSECODE (*get_cap)(DWORD, DWORD, PDWORD, PUCHAR) = nullptr;
+	RESPONSECODE (*set_cap)(DWORD, DWORD, DWORD, PUCHAR) = nullptr;
+	RESPONSECODE (*set_proto)(DWORD, DWORD, UCHAR, UCHAR, UCHAR, UCHAR) = nullptr;
+	RESPONSECODE (*power)(DWORD, DWORD, PUCHAR, PDWORD) = nullptr;
+	RESPONSECODE (*transmit)(DWORD, SCARD_IO_HEADER, PUCHAR, DWORD, PUCHAR, PDWORD, PSCARD_IO_HEADER) = nullptr;
+	RESPONSECODE (*control)(DWORD, DWORD, PUCHAR, DWORD, PUCHAR, DWORD, LPDWORD) = nullptr;
+	RESPONSECODE (*presence)(DWORD) = nullptr;
+
+	~Vpcd()
+	{
+		if (handle)
+			dlclose(handle);
+	}
+};
+
+Vpcd vpcd;
+std::mutex load_mutex;
+
+template <typename F> bool bind(F &fn, const char *name)
+{
+	fn = reinterpret_cast<F>(dlsym(vpcd.handle, name));
+	if (!fn)
+		std::fprintf(stderr, "ifd-usb-shim: %s missing in vpcd's driver\n", name);
+	return fn != nullptr;
+}
+
+bool load()
+{
+	std::lock_guard<std::mutex> lock(load_mutex);
+	if (vpcd.handle)
+		return true;
+	const char *path = std::getenv("IFD_SHIM_VPCD_DRIVER");
+	if (!path || !*path)
+		path = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
+	vpcd.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!vpcd.handle) {
+		std::fprintf(stderr, "ifd-usb-shim: cannot load %s: %s\n", path, dlerror());
+		return false;
+	}
+	bool ok = bind(vpcd.create_by_name, "IFDHCreateChannelByName") & bind(vpcd.create, "IFDHCreateChannel") &
+		  bind(vpcd.close, "IFDHCloseChannel") & bind(vpcd.get_cap, "IFDHGetCapabilities") &
+		  bind(vpcd.set_cap, "IFDHSetCapabilities") & bind(vpcd.set_proto, "IFDHSetProtocolParameters") &
+		  bind(vpcd.power, "IFDHPowerICC") & bind(vpcd.transmit, "IFDHTransmitToICC") &
+		  bind(vpcd.control, "IFDHControl") & bind(vpcd.presence, "IFDHICCPresence");
+	if (!ok) {
+		dlclose(vpcd.handle);
+		vpcd.handle = nullptr;
+	}
+	return ok;
+}
+
+} // namespace
+
+extern "C" {
+
+RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName)
+{
+	if (!load())
+		return IFD_COMMUNICATION_ERROR;
+	const char *env = std::getenv("IFD_SHIM_VPCD_DEVICE");
+	std::string device = (env && *env) ? env : "/dev/null:0x8C7B";
+	std::fprintf(stderr, "ifd-usb-shim: %s -> vpcd %s\n", DeviceName ? DeviceName : "(null)", device.c_str());
+	return vpcd.create_by_name(Lun, device.data());
+}
+
+RESPONSECODE IFDHCreateChannel(DWORD Lun, DWORD Channel)
+{
+	return load() ? vpcd.create(Lun, Channel) : IFD_COMMUNICATION_ERROR;
+}
+
+RESPONSECODE IFDHCloseChannel(DWORD Lun)
+{
+	return load() ? vpcd.close(Lun) : IFD_COMMUNICATION_ERROR;
+}
+
+RESPONSECODE IFDHGetCapabilities(DWORD Lun, DWORD Tag, PDWORD Length, PUCHAR Value)
+{
+	if (!load())
+		return IFD_COMMUNICATION_ERROR;
+	if (Tag == TAG_IFD_SLOTS_NUMBER) {
+		// One slot: the reader of a USB token.
+		if (!Length || *Length < 1 || !Value)
+			return IFD_ERROR_INSUFFICIENT_BUFFER;
+		*Length = 1;
+		Value[0] = 1;
+		return IFD_SUCCESS;
+	}
+	return vpcd.get_cap(Lun, Tag, Length, Value);
+}
+
+RESPONSECODE IFDHSetCapabilities(DWORD Lun, DWORD Tag, DWORD Length, PUCHAR Value)
+{
+	return load() ? vpcd.set_cap(Lun, Tag, Length, Value) : IFD_COMMUNICATION_ERROR;
+}
+
+RESPONSECODE IFDHSetProtocolParameters(DWORD Lun, DWORD Protocol, UCHAR Flags, UCHAR PTS1, UCHAR PTS2, UCHAR PTS3)
+{
+	return load() ? vpcd.set_proto(Lun, Protocol, Flags, PTS1, PTS2, PTS3) : IFD_COMMUNICATION_ERROR;
+}
+
+RESPONSECODE IFDHPowerICC(DWORD Lun, DWORD Action, PUCHAR Atr, PDWORD AtrLength)
+{
+	return load() ? vpcd.power(Lun, Action, Atr, AtrLength) : IFD_COMMUNICATION_ERROR;
+}
+
+RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER SendPci, PUCHAR TxBuffer, DWORD TxLength, PUCHAR RxBuffer,
+			       PDWORD RxLength, PSCARD_IO_HEADER RecvPci)
+{
+	return load() ? vpcd.transmit(Lun, SendPci, TxBuffer, TxLength, RxBuffer, RxLength, RecvPci)
+		      : IFD_COMMUNICATION_ERROR;
+}
+
+RESPONSECODE IFDHControl(DWORD Lun, DWORD dwControlCode, PUCHAR TxBuffer, DWORD TxLength, PUCHAR RxBuffer,
+			 DWORD RxLength, LPDWORD pdwBytesReturned)
+{
+	return load() ? vpcd.control(Lun, dwControlCode, TxBuffer, TxLength, RxBuffer, RxLength, pdwBytesReturned)
+		      : IFD_COMMUNICATION_ERROR;
+}
+
+RESPONSECODE IFDHICCPresence(DWORD Lun)
+{
+	return load() ? vpcd.presence(Lun) : IFD_COMMUNICATION_ERROR;
+}
+
+} // extern "C"
