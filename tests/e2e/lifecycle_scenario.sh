@@ -29,8 +29,10 @@
 #               that Debian's pcscd handles through its libudev hotplug code (tests/e2e/usb_reader.sh);
 #               udev "remove", E2E_GAP s (1), udev "add". pcscd keeps running; the card image is the
 #               same. E2E_REPLUG_SERIAL=other: the device comes back with another USB serial, so its
-#               reader has another name. The client keeps its one session (no --reopen, as
-#               ssh-agent): stock loses it; the fix must go on signing with no new login.
+#               reader has another name; none: no USB serial at all (the name has none).
+#               E2E_REPLUG_CARD_ARGS: bridge arguments for the token that is plugged in from the
+#               first replug on (another token in a reader of the same name). The client keeps its
+#               one session (no --reopen, as ssh-agent) unless E2E_P11_REOPEN=1.
 #
 # Environment: E2E_VARIANT, E2E_PREFIX, E2E_WORKDIR, E2E_BRIDGE_ARGS, E2E_PIN, P11_CLIENT, E2E_LIFECYCLE;
 # optional E2E_EVENTS (2), E2E_WINDOW (5 s after each event), E2E_GAP, E2E_HANG, E2E_OPENSC_DEBUG.
@@ -91,6 +93,7 @@ write_result()
 		echo "reopens_same_token=${reopens_same:-0}"
 		echo "reopens_other_token=${reopens_other:-0}"
 		echo "reopen_failures=${reopen_fail:-0}"
+		echo "wrong_key_sigs=${wrong_key:-0}"
 		echo "readers_removed=${readers_removed:-0}"
 		echo "readers_added=${readers_added:-0}"
 		printf 'reader_names=%q\n' "${reader_names:-}"
@@ -119,7 +122,9 @@ elif [ "$mode" = reader-replug ]; then
 	usb_reader_setup
 	harness_start_pcscd
 	usb_reader_mark
-	usb_reader_plug REENUM0001
+	usb_serial=REENUM0001
+	[ "${E2E_REPLUG_SERIAL:-same}" = none ] && usb_serial=
+	usb_reader_plug "$usb_serial"
 	usb_reader_wait_log 'Using the .* polling thread' 5 || setup_failed "pcscd did not add the USB reader (pcscd.log)"
 else
 	harness_start_pcscd
@@ -226,13 +231,20 @@ for ((e = 1; e <= events; e++)); do
 		sleep "$window_s"
 		;;
 	reader-replug)
-		serial=REENUM0001
+		serial=$usb_serial
 		[ "${E2E_REPLUG_SERIAL:-same}" = other ] && serial=REENUM000$((e + 1))
 		stops+=("$(harness_now_ms)")
 		usb_reader_mark
 		usb_reader_unplug
 		usb_reader_wait_log 'Removing USB device' 5 || harness_log "pcscd did not log the reader's removal"
 		echo "${stops[-1]} event=$e reader unplugged (udev remove) for ${gap}s" >>"$elog"
+		if [ -n "${E2E_REPLUG_CARD_ARGS:-}" ]; then
+			# another token: the bridge serves the other card image from now on
+			harness_stop_bridge
+			# shellcheck disable=SC2086
+			harness_start_bridge $E2E_REPLUG_CARD_ARGS
+			echo "$(harness_now_ms) event=$e the token plugged in next is another one ($E2E_REPLUG_CARD_ARGS)" >>"$elog"
+		fi
 		sleep "$gap"
 		usb_reader_mark
 		usb_reader_plug "$serial"
@@ -253,6 +265,7 @@ grep -q ' summary ' "$log" || setup_failed "client died: $(tail -n 3 "$log" | tr
 ops_ok=$(grep -c ' OK ' "$log")
 ops_fail=$(grep -c ' FAIL ' "$log")
 first_fail_reason=$(grep -m1 ' FAIL ' "$log" | cut -d' ' -f3-)
+wrong_key=$(grep -c ' FAIL verify ' "$log") # C_Sign returned a signature the first key does not verify
 fail_in_gap=0 fail_after_back=0 recovered=0
 first_ok=() back_ms=()
 stops+=("$end")

@@ -41,9 +41,10 @@ demo-local: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) opensc
 ## through its libudev hotplug code, with libifd-usb-shim and udev-event (tests/e2e/usb_reader.sh).
 lifecycle_test_list = tests/e2e/test_lifecycle_socket.sh tests/e2e/test_lifecycle_socket_queued.sh \
 	tests/e2e/test_lifecycle_sigstop.sh tests/e2e/test_lifecycle_card_replug.sh \
-	tests/e2e/test_lifecycle_reader_replug.sh
+	tests/e2e/test_lifecycle_reader_replug.sh tests/e2e/test_lifecycle_reader_swap.sh
 TESTS += $(lifecycle_test_list)
-dist_check_SCRIPTS += $(lifecycle_test_list) tests/e2e/test_lifecycle_stop_start.sh
+dist_check_SCRIPTS += $(lifecycle_test_list) tests/e2e/test_lifecycle_stop_start.sh \
+	tests/e2e/test_lifecycle_reader_renamed.sh
 EXTRA_DIST += tests/e2e/lifecycle.sh tests/e2e/lifecycle_scenario.sh tests/e2e/README.md tests/e2e/usb_reader.sh
 
 # Long forms: LIFECYCLE_EVENTS (default 6) socket-activated restarts (kills idle and mid-APDU alternately;
@@ -51,7 +52,7 @@ EXTRA_DIST += tests/e2e/lifecycle.sh tests/e2e/lifecycle_scenario.sh tests/e2e/R
 LIFECYCLE_EVENTS ?= 6
 check-lifecycle: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) pcscd-socket-holder$(EXEEXT) tests/e2e/p11-session-loop$(EXEEXT) opensc \
 	libifd-usb-shim.la udev-event$(EXEEXT)
-	@rc=0; for t in socket socket_queued stop_start card_replug reader_replug; do \
+	@rc=0; for t in socket socket_queued stop_start card_replug reader_replug reader_renamed; do \
 		echo "=== $$t ($(LIFECYCLE_EVENTS) events)"; \
 		kill_at=; [ $$t = socket ] && kill_at='idle in-flight'; \
 		$(AM_TESTS_ENVIRONMENT) E2E_EVENTS=$(LIFECYCLE_EVENTS) E2E_KILL_AT="$$kill_at" $(BASH) $(srcdir)/tests/e2e/test_lifecycle_$$t.sh || rc=1; \

@@ -6,7 +6,7 @@
 #   personalise.sh OUTPUT_IMAGE WORKDIR
 # Environment: OPENSC_PREFIX (whose pkcs15-init to use), VCARD_TOOL (default $top_builddir/vcard-tool),
 # E2E_PIN (123456), E2E_PUK (12345678), E2E_KEY (rsa/2048), E2E_SM_VARIANT (vcard-tool's default),
-# E2E_USER_CONSENT (unset: a normal key; N > 0: the key needs the PIN before each use, pkcs15-init
+# E2E_CARD_SERIAL (the token serial, 0102030405060708), E2E_USER_CONSENT (unset: a normal key; N > 0: the key needs the PIN before each use, pkcs15-init
 # --user-consent N, CKA_ALWAYS_AUTHENTICATE in PKCS#11).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,7 +25,7 @@ image="$HARNESS_DIR/card.json"
 rm -f "$image"
 variant_args=()
 [ -n "${E2E_SM_VARIANT:-}" ] && variant_args=(--variant "$E2E_SM_VARIANT")
-"$vcard_tool" create "$image" "${variant_args[@]}" --serial 0102030405060708 >"$HARNESS_DIR/personalise.log" 2>&1 ||
+"$vcard_tool" create "$image" "${variant_args[@]}" --serial "${E2E_CARD_SERIAL:-0102030405060708}" >"$HARNESS_DIR/personalise.log" 2>&1 ||
 	harness_die "vcard-tool create failed: $(cat "$HARNESS_DIR/personalise.log")"
 
 harness_start_pcscd

@@ -20,7 +20,8 @@
 #
 #   usb_reader_setup              before harness_start_pcscd: the driver dir, the fake sysfs, an empty
 #                                 reader.conf.d (no static vpcd reader)
-#   usb_reader_plug SERIAL [BUS]  create the device (bus number BUS, default 1) and send "add"
+#   usb_reader_plug SERIAL [BUS]  create the device (bus number BUS, default 1) and send "add";
+#                                 SERIAL "" = no USB serial (the reader name has none)
 #   usb_reader_unplug             send "remove" for the plugged device and delete it
 #   usb_reader_mark, usb_reader_wait_log PATTERN SECONDS   until pcscd.log shows PATTERN (after the mark)
 
@@ -83,7 +84,7 @@ usb_reader_plug()
 	ln -s ../../../../../bus/usb "$dev/subsystem"
 	echo 096e >"$dev/idVendor"
 	echo 0807 >"$dev/idProduct"
-	echo "$serial" >"$dev/serial"
+	[ -z "$serial" ] || echo "$serial" >"$dev/serial"
 	printf 'DEVTYPE=usb_interface\nINTERFACE=11/0/0\n' >"$intf/uevent"
 	ln -s ../../../../../../bus/usb "$intf/subsystem"
 	echo 00 >"$intf/bInterfaceNumber"
