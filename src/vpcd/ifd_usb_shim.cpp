@@ -9,6 +9,9 @@
 // ("usb:VVVV/PPPP:libudev:0:/dev/bus/usb/…"), which vpcd cannot parse; this shim forwards every call
 // to vpcd's libifdvpcd.so with vpcd's own device name instead, and reports one slot (an ePass2003 is
 // a one-slot reader), so the reader is "NAME (SERIAL) 00 00" as a real token's reader would be.
+// Each USB bus is one vpcd slot: the device on bus B (…/dev/bus/usb/B/…) is vpcd slot B-1 (port
+// base + B-1), whatever reader context pcscd gives it, so a token keeps its vpcd port across replugs
+// and a second reader (another bus) does not take it.
 //
 // Environment (pcscd's): IFD_SHIM_VPCD_DRIVER (default /usr/lib/pcsc/drivers/serial/libifdvpcd.so),
 // IFD_SHIM_VPCD_DEVICE (default /dev/null:0x8C7B). Test-only code: no exception leaves a C entry point.
@@ -16,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -48,6 +52,24 @@ struct Vpcd {
 
 Vpcd vpcd;
 std::mutex load_mutex;
+std::mutex lun_mutex;
+std::map<DWORD, DWORD> vpcd_lun; // pcscd's Lun -> the vpcd slot of its USB bus
+
+DWORD slot_of_device(const char *name)
+{
+	const char *p = name ? std::strstr(name, "/dev/bus/usb/") : nullptr;
+	if (!p)
+		return 0;
+	const unsigned long bus = std::strtoul(p + std::strlen("/dev/bus/usb/"), nullptr, 10);
+	return bus >= 1 ? static_cast<DWORD>(bus - 1) : 0;
+}
+
+DWORD lun(DWORD Lun)
+{
+	std::lock_guard<std::mutex> lock(lun_mutex);
+	auto it = vpcd_lun.find(Lun);
+	return it == vpcd_lun.end() ? (Lun & 0xffff) : it->second;
+}
 
 template <typename F> bool bind(F &fn, const char *name)
 {
@@ -92,18 +114,34 @@ RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName)
 		return IFD_COMMUNICATION_ERROR;
 	const char *env = std::getenv("IFD_SHIM_VPCD_DEVICE");
 	std::string device = (env && *env) ? env : "/dev/null:0x8C7B";
-	std::fprintf(stderr, "ifd-usb-shim: %s -> vpcd %s\n", DeviceName ? DeviceName : "(null)", device.c_str());
-	return vpcd.create_by_name(Lun, device.data());
+	const DWORD slot = slot_of_device(DeviceName);
+	std::fprintf(stderr, "ifd-usb-shim: %s -> vpcd %s slot %lu\n", DeviceName ? DeviceName : "(null)", device.c_str(),
+		     static_cast<unsigned long>(slot));
+	{
+		std::lock_guard<std::mutex> lock(lun_mutex);
+		vpcd_lun[Lun] = slot;
+	}
+	const RESPONSECODE rv = vpcd.create_by_name(slot, device.data());
+	if (rv != IFD_SUCCESS) {
+		std::lock_guard<std::mutex> lock(lun_mutex);
+		vpcd_lun.erase(Lun);
+	}
+	return rv;
 }
 
 RESPONSECODE IFDHCreateChannel(DWORD Lun, DWORD Channel)
 {
-	return load() ? vpcd.create(Lun, Channel) : IFD_COMMUNICATION_ERROR;
+	return load() ? vpcd.create(lun(Lun), Channel) : IFD_COMMUNICATION_ERROR;
 }
 
 RESPONSECODE IFDHCloseChannel(DWORD Lun)
 {
-	return load() ? vpcd.close(Lun) : IFD_COMMUNICATION_ERROR;
+	if (!load())
+		return IFD_COMMUNICATION_ERROR;
+	const RESPONSECODE rv = vpcd.close(lun(Lun));
+	std::lock_guard<std::mutex> lock(lun_mutex);
+	vpcd_lun.erase(Lun);
+	return rv;
 }
 
 RESPONSECODE IFDHGetCapabilities(DWORD Lun, DWORD Tag, PDWORD Length, PUCHAR Value)
@@ -118,41 +156,49 @@ RESPONSECODE IFDHGetCapabilities(DWORD Lun, DWORD Tag, PDWORD Length, PUCHAR Val
 		Value[0] = 1;
 		return IFD_SUCCESS;
 	}
-	return vpcd.get_cap(Lun, Tag, Length, Value);
+	if (Tag == TAG_IFD_SIMULTANEOUS_ACCESS) {
+		// Readers of this driver at once (as libccid answers): one per vpcd slot (two by default).
+		if (!Length || *Length < 1 || !Value)
+			return IFD_ERROR_INSUFFICIENT_BUFFER;
+		*Length = 1;
+		Value[0] = 2;
+		return IFD_SUCCESS;
+	}
+	return vpcd.get_cap(lun(Lun), Tag, Length, Value);
 }
 
 RESPONSECODE IFDHSetCapabilities(DWORD Lun, DWORD Tag, DWORD Length, PUCHAR Value)
 {
-	return load() ? vpcd.set_cap(Lun, Tag, Length, Value) : IFD_COMMUNICATION_ERROR;
+	return load() ? vpcd.set_cap(lun(Lun), Tag, Length, Value) : IFD_COMMUNICATION_ERROR;
 }
 
 RESPONSECODE IFDHSetProtocolParameters(DWORD Lun, DWORD Protocol, UCHAR Flags, UCHAR PTS1, UCHAR PTS2, UCHAR PTS3)
 {
-	return load() ? vpcd.set_proto(Lun, Protocol, Flags, PTS1, PTS2, PTS3) : IFD_COMMUNICATION_ERROR;
+	return load() ? vpcd.set_proto(lun(Lun), Protocol, Flags, PTS1, PTS2, PTS3) : IFD_COMMUNICATION_ERROR;
 }
 
 RESPONSECODE IFDHPowerICC(DWORD Lun, DWORD Action, PUCHAR Atr, PDWORD AtrLength)
 {
-	return load() ? vpcd.power(Lun, Action, Atr, AtrLength) : IFD_COMMUNICATION_ERROR;
+	return load() ? vpcd.power(lun(Lun), Action, Atr, AtrLength) : IFD_COMMUNICATION_ERROR;
 }
 
 RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER SendPci, PUCHAR TxBuffer, DWORD TxLength, PUCHAR RxBuffer,
 			       PDWORD RxLength, PSCARD_IO_HEADER RecvPci)
 {
-	return load() ? vpcd.transmit(Lun, SendPci, TxBuffer, TxLength, RxBuffer, RxLength, RecvPci)
+	return load() ? vpcd.transmit(lun(Lun), SendPci, TxBuffer, TxLength, RxBuffer, RxLength, RecvPci)
 		      : IFD_COMMUNICATION_ERROR;
 }
 
 RESPONSECODE IFDHControl(DWORD Lun, DWORD dwControlCode, PUCHAR TxBuffer, DWORD TxLength, PUCHAR RxBuffer,
 			 DWORD RxLength, LPDWORD pdwBytesReturned)
 {
-	return load() ? vpcd.control(Lun, dwControlCode, TxBuffer, TxLength, RxBuffer, RxLength, pdwBytesReturned)
+	return load() ? vpcd.control(lun(Lun), dwControlCode, TxBuffer, TxLength, RxBuffer, RxLength, pdwBytesReturned)
 		      : IFD_COMMUNICATION_ERROR;
 }
 
 RESPONSECODE IFDHICCPresence(DWORD Lun)
 {
-	return load() ? vpcd.presence(Lun) : IFD_COMMUNICATION_ERROR;
+	return load() ? vpcd.presence(lun(Lun)) : IFD_COMMUNICATION_ERROR;
 }
 
 } // extern "C"

@@ -29,7 +29,10 @@
 #               that Debian's pcscd handles through its libudev hotplug code (tests/e2e/usb_reader.sh);
 #               udev "remove", E2E_GAP s (1), udev "add". pcscd keeps running; the card image is the
 #               same. E2E_REPLUG_SERIAL=other: the device comes back with another USB serial, so its
-#               reader has another name; none: no USB serial at all (the name has none).
+#               reader has another name; none: no USB serial at all (the name has none); index: the
+#               same USB serial, but another reader of the same driver (another bus, no card) is
+#               plugged in while the token is out, so the token's reader comes back with another
+#               index in its name ("… 01 00", pcscd's RFSetReaderName).
 #               E2E_REPLUG_CARD_ARGS: bridge arguments for the token that is plugged in from the
 #               first replug on (another token in a reader of the same name). The client keeps its
 #               one session (no --reopen, as ssh-agent) unless E2E_P11_REOPEN=1.
@@ -238,6 +241,10 @@ for ((e = 1; e <= events; e++)); do
 		usb_reader_unplug
 		usb_reader_wait_log 'Removing USB device' 5 || harness_log "pcscd did not log the reader's removal"
 		echo "${stops[-1]} event=$e reader unplugged (udev remove) for ${gap}s" >>"$elog"
+		if [ "${E2E_REPLUG_SERIAL:-same}" = index ] && [ "$e" = 1 ]; then
+			usb_reader_plug REENUMB0001 2
+			echo "$(harness_now_ms) event=$e another reader of the same driver plugged in (bus 2, stays)" >>"$elog"
+		fi
 		if [ -n "${E2E_REPLUG_CARD_ARGS:-}" ]; then
 			# another token: the bridge serves the other card image from now on
 			harness_stop_bridge

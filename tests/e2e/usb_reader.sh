@@ -8,7 +8,8 @@
 # list only when udev reports its USB device removed. So this file makes a USB reader:
 #   - a private /usr/lib/pcsc/drivers (tmpfs) holding one driver bundle, reenum-usb.bundle, whose
 #     Info.plist claims the ePass2003's USB id 096e:0807 and whose library is ifd-usb-shim
-#     (src/vpcd/ifd_usb_shim.cpp: forwards to vpcd's libifdvpcd.so, one slot);
+#     (src/vpcd/ifd_usb_shim.cpp: forwards to vpcd's libifdvpcd.so, one slot; USB bus B is vpcd's
+#     slot B-1, so the token (bus 1) keeps vpcd's first port and a second reader (bus 2) gets another);
 #   - a private tmpfs over /sys/devices/software with a made-up USB device and interface
 #     (uevent, subsystem link, idVendor, idProduct, serial, bInterfaceNumber) — what libudev reads
 #     (pcscd runs with SYSTEMD_DEVICE_VERIFY_SYSFS=0 so that libudev accepts a tmpfs there);
@@ -22,11 +23,11 @@
 #                                 reader.conf.d (no static vpcd reader)
 #   usb_reader_plug SERIAL [BUS]  create the device (bus number BUS, default 1) and send "add";
 #                                 SERIAL "" = no USB serial (the reader name has none)
-#   usb_reader_unplug             send "remove" for the plugged device and delete it
+#   usb_reader_unplug [BUS]       send "remove" for the device on bus BUS (1) and delete it
 #   usb_reader_mark, usb_reader_wait_log PATTERN SECONDS   until pcscd.log shows PATTERN (after the mark)
 
 USB_READER_SYSFS=/sys/devices/software
-USB_READER_DEVPATH=""
+declare -A USB_READER_DEVPATH=()
 USB_READER_SEQNUM=0
 
 usb_reader_shim() { echo "${IFD_USB_SHIM:-${top_builddir:-.}/.libs/libifd-usb-shim.so}"; }
@@ -88,20 +89,20 @@ usb_reader_plug()
 	printf 'DEVTYPE=usb_interface\nINTERFACE=11/0/0\n' >"$intf/uevent"
 	ln -s ../../../../../../bus/usb "$intf/subsystem"
 	echo 00 >"$intf/bInterfaceNumber"
-	USB_READER_DEVPATH=${intf#/sys}
+	USB_READER_DEVPATH[$bus]=${intf#/sys}
 	USB_READER_SEQNUM=$((USB_READER_SEQNUM + 1))
-	"$(usb_reader_udev_event)" add "$USB_READER_DEVPATH" "$USB_READER_SEQNUM"
+	"$(usb_reader_udev_event)" add "${USB_READER_DEVPATH[$bus]}" "$USB_READER_SEQNUM"
 }
 
 usb_reader_unplug()
 {
-	local dev
-	[ -n "$USB_READER_DEVPATH" ] || return 0
+	local bus=${1:-1} dev
+	[ -n "${USB_READER_DEVPATH[$bus]:-}" ] || return 0
 	USB_READER_SEQNUM=$((USB_READER_SEQNUM + 1))
-	"$(usb_reader_udev_event)" remove "$USB_READER_DEVPATH" "$USB_READER_SEQNUM"
-	dev=$(dirname "/sys$USB_READER_DEVPATH")
+	"$(usb_reader_udev_event)" remove "${USB_READER_DEVPATH[$bus]}" "$USB_READER_SEQNUM"
+	dev=$(dirname "/sys${USB_READER_DEVPATH[$bus]}")
 	rm -rf "$(dirname "$dev")"
-	USB_READER_DEVPATH=""
+	unset "USB_READER_DEVPATH[$bus]"
 }
 
 # usb_reader_wait_log PATTERN SECONDS: until pcscd.log has a line matching PATTERN beyond what it had
