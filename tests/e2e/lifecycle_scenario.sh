@@ -20,8 +20,8 @@
 #               time during the hang (a busy loop would use ~all of it) and when signing resumes.
 #   card-replug the token leaves and comes back: the vpcd bridge disconnects (vpcd reports the card
 #               removed), stays away E2E_GAP s (1), and connects again with the same card image (same
-#               token serial). pcscd keeps running. (A reader that vanishes from pcscd's list cannot be
-#               produced here: see tests/e2e/README.md.) The client re-opens its session and logs in
+#               token serial). pcscd keeps running and the reader stays listed (the reader itself
+#               leaving: reader-replug below). The client re-opens its session and logs in
 #               again when the token is gone (p11-session-loop --reopen, as NSS does); counted: reopens,
 #               reopens_same_token (same serial and key), reopen_failures (token not back yet).
 #   reader-replug the token's READER leaves pcscd's reader list and comes back, as when a USB token

@@ -8,8 +8,8 @@
 # Whether the first session survived (no new login needed) is reported, not asserted: PKCS#11 closes
 # a removed token's sessions, and neither stock 0.27.1 nor the series keeps them. Like the SIGSTOP
 # test this is a behaviour test of both variants, not a recovery test that stock must fail.
-# (A reader that disappears from pcscd's reader list cannot be produced with Debian's pcscd 1.9.9
-# without a USB device: tests/e2e/README.md.)
+# (The reader itself leaving pcscd's list: test_lifecycle_reader_replug.sh and
+# doc/reader-reenumeration.md.)
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/common.sh"

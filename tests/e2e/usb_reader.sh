@@ -64,7 +64,15 @@ usb_reader_setup()
 		</dict>
 		</plist>
 	PLIST
+	[ -d "$USB_READER_SYSFS" ] || harness_die "no $USB_READER_SYSFS to hold the made-up USB device"
 	mount -t tmpfs -o mode=0755,size=1m tmpfs "$USB_READER_SYSFS"
+	# libudev disables a udev monitor unless udev runs (/run/udev/control) or /dev is devtmpfs
+	# (systemd 252 device-monitor.c:138-158); in a container without either, pretend udev runs, in
+	# this mount namespace only.
+	if [ ! -e /run/udev/control ] && [ "$(findmnt -n -o FSTYPE /dev 2>/dev/null)" != devtmpfs ]; then
+		mkdir -p /run/udev && mount -t tmpfs -o mode=0755,size=64k tmpfs /run/udev && : >/run/udev/control ||
+			harness_die "cannot make /run/udev/control for libudev's monitor"
+	fi
 	# no static reader: the only reader is the USB one
 	rm -f "$HARNESS_DIR/reader.conf.d/vpcd"
 	export IFD_SHIM_VPCD_DRIVER=$drv IFD_SHIM_VPCD_DEVICE=/dev/null:$HARNESS_VPCD_PORT
