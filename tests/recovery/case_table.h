@@ -15,8 +15,8 @@
 struct rcase {
 	char id[64];
 	char entry[32];	 /* short entry point name, or "-" */
-	char fault[48];	 /* SCARD code name without prefix, or a model/scenario name */
-	char timing[16]; /* before | between | unlock | recovery | - */
+	char fault[96];	 /* SCARD code name without prefix, or a model/scenario name */
+	char timing[24]; /* before | between | unlock | recovery | - */
 	char expect_stock[OUTCOME_MAX];
 	char expect_patched[OUTCOME_MAX];
 	int line;

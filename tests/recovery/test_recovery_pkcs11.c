@@ -783,6 +783,47 @@ poll_one(struct p11 *p, const char *which)
 	return ckr_name(rv);
 }
 
+/* The calls of doc/recovery.md's CKR table, each once, "Name:CKR" joined by ","; a sign-in-one
+ * (C_SignInit + C_Sign) on the session's key and a second session opened and closed */
+static void
+codes_of_calls(struct p11 *p, char *res, size_t size)
+{
+	CK_SLOT_INFO si;
+	CK_TOKEN_INFO ti;
+	CK_SESSION_INFO info;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t = {CKA_CLASS, &cls, sizeof cls};
+	CK_BYTE id[64], rnd[8];
+	CK_ATTRIBUTE tid = {CKA_ID, id, sizeof id};
+	CK_OBJECT_HANDLE h;
+	CK_ULONG n = 0;
+	CK_SESSION_HANDLE s2;
+	CK_RV rv;
+	size_t len;
+
+	res[0] = '\0';
+#define CODE_OF(name, call) \
+	do { \
+		rv = (call); \
+		len = strlen(res); \
+		snprintf(res + len, size - len, "%s%s:%s", len ? "," : "", name, ckr_name(rv)); \
+	} while (0)
+	CODE_OF("GetSlotInfo", p->f->C_GetSlotInfo(p->slot, &si));
+	CODE_OF("GetTokenInfo", p->f->C_GetTokenInfo(p->slot, &ti));
+	CODE_OF("GetSessionInfo", p->f->C_GetSessionInfo(p->session, &info));
+	CODE_OF("FindObjectsInit", p->f->C_FindObjectsInit(p->session, &t, 1));
+	CODE_OF("FindObjects", p->f->C_FindObjects(p->session, &h, 1, &n));
+	CODE_OF("FindObjectsFinal", p->f->C_FindObjectsFinal(p->session));
+	CODE_OF("GetAttributeValue", p->f->C_GetAttributeValue(p->session, p->priv, &tid, 1));
+	CODE_OF("GenerateRandom", p->f->C_GenerateRandom(p->session, rnd, sizeof rnd));
+	len = strlen(res);
+	snprintf(res + len, size - len, ",Sign:%s", sign_and_verify(p, 100));
+	CODE_OF("OpenSession", p->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION, NULL, NULL, &s2));
+	if (rv == CKR_OK)
+		p->f->C_CloseSession(s2);
+#undef CODE_OF
+}
+
 /* A thread that calls C_WaitForSlotEvent(0) in a loop, as a slot-event monitor whose author did not
  * expect an immediate error to repeat (pkcs11-helper stops, others retry at once) */
 struct looper {
@@ -1108,10 +1149,31 @@ run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const ch
  * Timing column: "poll" runs a poller (C_GetSlotList, C_GetSlotInfo, C_GetSessionInfo) between sign1 and sign2, before
  * the fault's entry point is counted in sign2, and records it first (poll=OK|ABSENT|<CKR>).
  */
+/* A fault "Entry:CODE:k[:n][+Entry2:CODE2:k2]" (entry and code buffers of 64); 0 if well formed */
+static int
+parse_fault(const char *fault, char *entry, char *code, int *k, int *repeat, char *entry2, char *code2, int *k2)
+{
+	char first[256];
+	const char *plus = strchr(fault, '+');
+
+	snprintf(first, sizeof first, "%s", fault);
+	if (plus != NULL) {
+		first[plus - fault] = '\0';
+		if (sscanf(plus + 1, "%63[^:]:%63[^:]:%d", entry2, code2, k2) != 3 || *k2 < 1)
+			return -1;
+	}
+	if (sscanf(first, "%63[^:]:%63[^:]:%d:%d", entry, code, k, repeat) < 3 || *k < 1 || *repeat < 1 ||
+			*repeat > 4)
+		return -1;
+	return 0;
+}
+
 static void
 run_case(const struct rcase *c, struct outbuf *o)
 {
 	char dir[4300], a[4400], b[4400], scen[12000], apdu_log[4400], mod[4300], entry[64] = "", code[64] = "";
+	char entry2[64] = "", code2[64] = "";
+	int k2 = 0;
 	const char *pkcs15_extra = NULL, *pkcs11_extra = NULL;
 	struct vpcsc_api vp;
 	struct p11 p = {0};
@@ -1119,7 +1181,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 	CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR);
 	CK_RV rv;
 	long log_at_fault, apdus_at_fault, counts[N_COUNTED] = {0};
-	int k = 0, has_waiter = 0, has_looper = 0;
+	int k = 0, repeat = 1, has_waiter = 0, has_looper = 0;
 	struct waiter waiter = {0};
 	struct looper looper = {0};
 	void *pre, *vdl;
@@ -1154,7 +1216,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 		snprintf(code, sizeof code, "NOT_TRANSACTED");
 		k = 1;
 	} else if (strchr(c->fault, ':') != NULL &&
-			(sscanf(c->fault, "%63[^:]:%63[^:]:%d", entry, code, &k) != 3 || k < 1)) {
+			parse_fault(c->fault, entry, code, &k, &repeat, entry2, code2, &k2) != 0) {
 		out_add(o, "BAD-FAULT(%s)", c->fault);
 		return;
 	}
@@ -1201,8 +1263,9 @@ run_case(const struct rcase *c, struct outbuf *o)
 
 	if (k > 0) {
 		/* the fault-free pass: how many calls of the entry point until sign1 is done */
-		char full[80], rules[1024];
+		char full[80], rules[4096];
 		long base;
+		int j;
 		snprintf(full, sizeof full, "SCard%s", entry);
 		if (open_and_sign1(&p, o) != 0)
 			return;
@@ -1214,16 +1277,47 @@ run_case(const struct rcase *c, struct outbuf *o)
 			out_add(o, "BAD-FAULT(entry %s)", entry);
 			return;
 		}
-		snprintf(rules, sizeof rules,
-				"{\"trigger\": {\"call\": \"%s\", \"nth\": %ld}, \"action\": {\"type\": \"return\","
-				" \"code\": \"SCARD_%s%s\"}}",
-				full, base + k, strchr(code, '_') == code + 1 ? "" : "E_", code);
-		if (is_service_code(code)) {
+		if (k2 > 0) {
+			/* a second fault, on another entry point (e.g. the service lost again during
+			 * the recovery of the first) */
+			char full2[80];
+			long base2;
+			size_t len;
+			snprintf(full2, sizeof full2, "SCard%s", entry2);
+			base2 = vp.calls(full2);
+			if (base2 < 0) {
+				out_add(o, "BAD-FAULT(entry %s)", entry2);
+				return;
+			}
+			snprintf(rules, sizeof rules,
+					"{\"trigger\": {\"call\": \"%s\", \"nth\": %ld}, \"action\": {\"type\": \"return\","
+					" \"code\": \"SCARD_%s%s\"}}",
+					full2, base2 + k2, strchr(code2, '_') == code2 + 1 ? "" : "E_", code2);
+			if (is_service_code(code2)) {
+				len = strlen(rules);
+				snprintf(rules + len, sizeof rules - len,
+						", {\"trigger\": {\"call\": \"%s\", \"nth\": %ld},"
+						" \"action\": {\"type\": \"service_lost\"}}",
+						full2, base2 + k2);
+			}
+		}
+		if (k2 == 0)
+			rules[0] = '\0';
+		/* with a repeat count n (Entry:CODE:k:n), the calls k..k+n-1: a service lost
+		 * again on the context just re-established for the previous one */
+		for (j = 0; j < repeat; j++) {
 			size_t len = strlen(rules);
 			snprintf(rules + len, sizeof rules - len,
-					", {\"trigger\": {\"call\": \"%s\", \"nth\": %ld},"
-					" \"action\": {\"type\": \"service_lost\"}}",
-					full, base + k);
+					"%s{\"trigger\": {\"call\": \"%s\", \"nth\": %ld}, \"action\": {\"type\": \"return\","
+					" \"code\": \"SCARD_%s%s\"}}",
+					len > 0 ? ", " : "", full, base + k + j, strchr(code, '_') == code + 1 ? "" : "E_", code);
+			if (is_service_code(code)) {
+				len = strlen(rules);
+				snprintf(rules + len, sizeof rules - len,
+						", {\"trigger\": {\"call\": \"%s\", \"nth\": %ld},"
+						" \"action\": {\"type\": \"service_lost\"}}",
+						full, base + k + j);
+			}
 		}
 		if ((strcmp(code, "INVALID_HANDLE") == 0 || strcmp(code, "READER_UNAVAILABLE") == 0) &&
 				strcmp(entry, "GetStatusChange") != 0) {
@@ -1320,6 +1414,12 @@ run_case(const struct rcase *c, struct outbuf *o)
 		out_add(o, "poll=%s|", first);
 	} else if (strcmp(c->fault, "sign_poll_down") == 0) {
 		vp.service_down(0);
+	} else if (strcmp(c->fault, "codes_down") == 0) {
+		/* the CKR of each call while the service is down (doc/recovery.md's table) */
+		char res[1024];
+		vp.service_down(0);
+		codes_of_calls(&p, res, sizeof res);
+		out_add(o, "codes=%s|", res);
 	} else if (strcmp(c->fault, "waiter_loop_down") == 0) {
 		/* a looping C_WaitForSlotEvent during 2 s of outage */
 		long r0, r1;
@@ -1391,11 +1491,15 @@ run_case(const struct rcase *c, struct outbuf *o)
 	if (strcmp(c->timing, "poll") == 0) {
 		poll_token(&p, o);
 		report_counts(vp.calls, "poll", counts);
+	} else if (strncmp(c->timing, "poll_", 5) == 0) {
+		/* one poller alone (slotlist, slotinfo, sessioninfo) */
+		out_add(o, "poll=%s|", poll_one(&p, c->timing + 5));
 	}
 	out_add(o, "sign2=%s", sign_and_verify(&p, 2));
 	report_counts(vp.calls, "sign2", counts);
 	long log_after_sign2 = count_lines(apdu_log);
-	if (strcmp(c->fault, "service_down") == 0 || strncmp(c->fault, "poll_down", 9) == 0)
+	if (strcmp(c->fault, "service_down") == 0 || strncmp(c->fault, "poll_down", 9) == 0 ||
+			strcmp(c->fault, "codes_down") == 0)
 		vp.service_up();
 	if (strcmp(c->fault, "sign_poll_down") == 0) {
 		/* the same pollers, after a signature met the outage first */
