@@ -239,6 +239,9 @@ sc_error_name(int r)
 	"\"c\": {\"type\": \"scripted\", \"atr\": \"" ATR_C "\", \"echo_ins\": \"0xEE\"},"                   \
 	"\"d\": {\"type\": \"scripted\", \"atr\": \"" ATR_A "\", \"echo_ins\": \"0xEE\"}}"
 
+/* libvpcsc answers with PCSC.framework's codes ("profile": "macos"): the mac_* models */
+static int macos_profile;
+
 static int
 reset_provider(const char *rules_json, int two_readers)
 {
@@ -246,9 +249,9 @@ reset_provider(const char *rules_json, int two_readers)
 
 	snprintf(json, sizeof json,
 			"{\"readers\": [{\"name\": \"Virtual Reader\", \"card\": \"a\"}%s], " CARDS_JSON
-			", \"faults\": {\"rules\": [%s]}}",
+			", \"faults\": {\"rules\": [%s]}%s}",
 			two_readers ? ", {\"name\": \"Second Reader\", \"card\": \"d\"}" : "",
-			rules_json ? rules_json : "");
+			rules_json ? rules_json : "", macos_profile ? ", \"profile\": \"macos\"" : "");
 	if (vp.reset(json) != 0) {
 		fprintf(stderr, "vpcsc_reset: %s\n", vp.last_error());
 		return -1;
@@ -663,6 +666,12 @@ model_hook(enum step st, void *arg)
 	} else if (strcmp(m->model, "lost_swap_other_atr") == 0) {
 		vp.service_lost();
 		vp.card_swap(0, "c");
+	} else if (strcmp(m->model, "mac_reinsert_other_atr") == 0) {
+		/* macOS: the card pulled out and another one (another ATR) put
+		 * in; PCSC.framework reports it to the handle as a reset */
+		if (vp.inject("{\"type\": \"card_remove\"}") != 0 ||
+				vp.inject("{\"type\": \"card_insert\", \"card\": \"c\"}") != 0)
+			fprintf(stderr, "mac_reinsert_other_atr: %s\n", vp.last_error());
 	} else if (strcmp(m->model, "lost_card_removed") == 0) {
 		vp.service_lost();
 		vp.card_remove(0);
@@ -737,6 +746,9 @@ make_driver_refuse_sm_open(sc_card_t *card)
  *   lost_swap_same_atr    restart + another card with the same ATR (serial differs)
  *   lost_swap_other_atr   restart + a card with another ATR
  *   lost_card_removed     restart + card removed
+ *   mac_reinsert_other_atr  libvpcsc's macOS profile: the card removed and a card with
+ *                         another ATR inserted, which PCSC.framework reports to the handle
+ *                         as SCARD_W_RESET_CARD (the W_RESET_CARD reconnect path)
  *   down_reader_renamed   down and up again (card power-cycled); the reader, with the same card,
  *                         is now listed under another name. After NEXT, sc_ctx_detect_readers
  *                         (OpenSC learns the new name) and S once more on the old card (AFTER):
@@ -758,6 +770,7 @@ run_model(const struct rcase *c, struct outbuf *o)
 
 	m.model = c->fault;
 	m.at = timing_step(c->timing);
+	macos_profile = strncmp(c->fault, "mac_", 4) == 0;
 	if (strcmp(c->fault, "knob_off") == 0) {
 		m.model = "service_lost";
 		extra = "\t\treestablish_context = false;\n";
@@ -837,7 +850,8 @@ run_model(const struct rcase *c, struct outbuf *o)
 			/* nothing may reach the card in the renamed reader */
 			out_add(o, "|apdus-after-rename=%ld", vp.apdus() - apdus0);
 		}
-		if (strncmp(c->fault, "lost_swap", 9) == 0 || strcmp(c->fault, "lost_card_removed") == 0) {
+		if (strncmp(c->fault, "lost_swap", 9) == 0 || strcmp(c->fault, "lost_card_removed") == 0 ||
+				strcmp(c->fault, "mac_reinsert_other_atr") == 0) {
 			/* nothing may reach the other card after the swap */
 			out_add(o, "|apdus-after-swap=%ld", vp.apdus() - apdus0);
 		}
@@ -847,6 +861,7 @@ run_model(const struct rcase *c, struct outbuf *o)
 			out_add(o, "|hook-resets=%d", refusing_hook_resets);
 	}
 	session_close(&s);
+	macos_profile = 0;
 	finish_outcome(o);
 	return 0;
 }
