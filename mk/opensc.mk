@@ -50,7 +50,8 @@ check-patches:
 
 clean-local: clean-opensc clean-soak clean-module
 clean-opensc:
-	-rm -rf $(OPENSC_DIR) $(abs_top_builddir)/asan $(abs_top_builddir)/patches-werror $(abs_top_builddir)/piv-sm
+	-rm -rf $(OPENSC_DIR) $(abs_top_builddir)/asan $(abs_top_builddir)/patches-werror $(abs_top_builddir)/piv-sm \
+		$(abs_top_builddir)/tsan
 
 ## Long checks, not part of `make check` (doc/building.md)
 # The recovery suite with ASan+UBSan in a second, sanitized build of this project (both OpenSC trees too)
@@ -74,7 +75,14 @@ check-reader-helgrind: opensc-patched
 	@$(AM_TESTS_ENVIRONMENT) $(BASH) $(srcdir)/tests/build/test_reader_pcsc_helgrind.sh
 
 
-.PHONY: check-recovery-asan check-patches-werror check-piv-sm check-reader-helgrind
+# The reader driver's unit test and the PKCS#11 stress case (p-stress) under ThreadSanitizer, in an
+# OpenSC built with -fsanitize=thread from the tarball + patches (issue 10 item 3)
+check-reader-tsan: libvpcsc.la tests/recovery/librecovery_vcard.la vcard-tool$(EXEEXT) opensc-stock
+	@$(AM_TESTS_ENVIRONMENT) $(BASH) $(srcdir)/build-aux/check-reader-tsan --srcdir '$(abs_srcdir)' \
+		--builddir '$(abs_top_builddir)' --tarball '$(OPENSC_TARBALL)' --patches '$(abs_srcdir)/patches' \
+		--dir '$(abs_top_builddir)/tsan' --jobs $(OPENSC_JOBS) -- $(OPENSC_CONFIGURE_FLAGS)
+
+.PHONY: check-recovery-asan check-patches-werror check-piv-sm check-reader-helgrind check-reader-tsan
 
 .PHONY: FORCE opensc opensc-stock opensc-patched patch-tree export-patches check-patches clean-opensc
 FORCE:

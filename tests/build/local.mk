@@ -11,4 +11,4 @@ TESTS += \
 tests/build/test_reader_pcsc_helgrind.log: tests/build/test_opensc_unittests_patched.log
 EXTRA_DIST += tests/build/test_tarball_checksum_refused.sh tests/build/test_check_patches.sh tests/build/test_master_series.sh \
 	tests/build/test_identity_stock_vs_patched.sh tests/build/test_opensc_unittests_patched.sh \
-	tests/build/test_reader_pcsc_helgrind.sh tests/build/helgrind.supp
+	tests/build/test_reader_pcsc_helgrind.sh tests/build/helgrind.supp tests/build/tsan.supp

@@ -126,6 +126,9 @@ scenario_json(char *buf, size_t size, const char *a, const char *b, const char *
 			macos_profile ? ", \"profile\": \"macos\"" : "");
 }
 
+/* more lines for the reader_driver pcsc block (a case sets it before write_conf) */
+static const char *pcsc_extra = "";
+
 static int
 write_conf(const char *dir, const char *app_extra, const char *pkcs15_extra, const char *pkcs11_extra)
 {
@@ -141,7 +144,8 @@ write_conf(const char *dir, const char *app_extra, const char *pkcs15_extra, con
 	if (debug && *debug)
 		fprintf(f, "\tdebug = %d;\n\tdebug_file = \"%s/opensc-debug.log\";\n", atoi(debug), dir);
 	fprintf(f, "%s", app_extra ? app_extra : "");
-	fprintf(f, "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n\t}\n", getenv("VPCSC_LIBRARY"));
+	fprintf(f, "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n%s\t}\n", getenv("VPCSC_LIBRARY"),
+			pcsc_extra);
 	fprintf(f, "\tframework pkcs15 {\n%s\t}\n", pkcs15_extra ? pkcs15_extra : "");
 	fprintf(f, "\tpkcs11 {\n%s\t}\n", pkcs11_extra ? pkcs11_extra : "");
 	fprintf(f, "}\n");
@@ -1095,6 +1099,197 @@ run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const ch
 }
 
 /*
+ * stress (issue 10 item 3): C_Initialize with CKF_OS_LOCKING_OK, STRESS_SIGNERS threads signing in a
+ * loop, each in its own session of the one login, and a thread looping on C_WaitForSlotEvent(0);
+ * meanwhile STRESS_ROUNDS faults (a lost service and a 300 ms outage, alternately). Every signer must
+ * recover: at least 2 signatures verified with the token's public key after the last fault and none
+ * that does not verify; then C_Finalize ends the waiter. Outcome signers=<recovered>/<n>|waiter=...;
+ * the signers' counts on stderr. A deadlock ends the case as HANG. STRESS_ROUNDS=<n> in the
+ * environment gives more rounds (the sanitizer run, make check-reader-tsan).
+ */
+#define STRESS_SIGNERS 4
+#define STRESS_ROUNDS  4
+
+struct stress {
+	pthread_mutex_t mutex;
+	int faults_done, stop;
+};
+
+struct signer {
+	pthread_t thread;
+	struct stress *st;
+	struct p11 p; /* its own session; the key handles and the public key are the slot's */
+	unsigned counter;
+	int ok, ok_after, bad;
+	char last_error[48];
+};
+
+static void *
+signer_main(void *arg)
+{
+	struct signer *sg = arg;
+	const char *r;
+	int stop, after;
+
+	for (;;) {
+		pthread_mutex_lock(&sg->st->mutex);
+		stop = sg->st->stop;
+		after = sg->st->faults_done;
+		pthread_mutex_unlock(&sg->st->mutex);
+		if (stop)
+			break;
+		r = sign_and_verify(&sg->p, sg->counter++);
+		pthread_mutex_lock(&sg->st->mutex);
+		if (strcmp(r, "OK") == 0) {
+			sg->ok++;
+			if (after)
+				sg->ok_after++;
+		} else {
+			if (strcmp(r, "BADSIG") == 0)
+				sg->bad++;
+			snprintf(sg->last_error, sizeof sg->last_error, "%s", r);
+		}
+		pthread_mutex_unlock(&sg->st->mutex);
+		if (strcmp(r, "OK") != 0)
+			sleep_ms(20); /* the service is down: do not spin */
+	}
+	return NULL;
+}
+
+static void
+run_stress(struct p11 *p, struct vpcsc_api *vp, struct outbuf *o)
+{
+	struct stress st;
+	struct signer sg[STRESS_SIGNERS];
+	struct looper looper;
+	const char *env = getenv("STRESS_ROUNDS");
+	int rounds = env && atoi(env) > 0 ? atoi(env) : STRESS_ROUNDS;
+	int i, n, recovered = 0, all_done, waited;
+
+	memset(&st, 0, sizeof st);
+	memset(sg, 0, sizeof sg);
+	memset(&looper, 0, sizeof looper);
+	pthread_mutex_init(&st.mutex, NULL);
+	if (open_and_sign1(p, o) != 0)
+		return;
+	looper.f = p->f;
+	pthread_mutex_init(&looper.mutex, NULL);
+	if (pthread_create(&looper.thread, NULL, looper_main, &looper) != 0) {
+		out_add(o, "SETUP-FAILED(thread)");
+		return;
+	}
+	for (n = 0; n < STRESS_SIGNERS; n++) {
+		CK_RV rv;
+
+		sg[n].st = &st;
+		sg[n].p = *p;
+		sg[n].counter = 100u * (unsigned)(n + 1);
+		rv = p->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &sg[n].p.session);
+		if (rv != CKR_OK || pthread_create(&sg[n].thread, NULL, signer_main, &sg[n]) != 0) {
+			out_add(o, "SETUP-FAILED(signer %d: %s)", n, ckr_name(rv));
+			pthread_mutex_lock(&st.mutex);
+			st.stop = 1;
+			pthread_mutex_unlock(&st.mutex);
+			for (i = 0; i < n; i++)
+				pthread_join(sg[i].thread, NULL);
+			return;
+		}
+	}
+	for (i = 0; i < rounds; i++) {
+		sleep_ms(400);
+		if (i % 2 == 0) {
+			vp->service_lost();
+		} else {
+			vp->service_down(0);
+			sleep_ms(300);
+			vp->service_up();
+		}
+	}
+	pthread_mutex_lock(&st.mutex);
+	st.faults_done = 1;
+	pthread_mutex_unlock(&st.mutex);
+	/* at most 20 s for every signer to sign twice after the last fault */
+	for (waited = 0; waited < 200; waited++) {
+		pthread_mutex_lock(&st.mutex);
+		for (all_done = 1, n = 0; n < STRESS_SIGNERS; n++)
+			all_done &= sg[n].ok_after >= 2;
+		pthread_mutex_unlock(&st.mutex);
+		if (all_done)
+			break;
+		sleep_ms(100);
+	}
+	pthread_mutex_lock(&st.mutex);
+	st.stop = 1;
+	pthread_mutex_unlock(&st.mutex);
+	for (n = 0; n < STRESS_SIGNERS; n++) {
+		pthread_join(sg[n].thread, NULL);
+		if (sg[n].ok_after >= 2 && sg[n].bad == 0)
+			recovered++;
+		fprintf(stderr, "stress: signer %d: %d verified (%d after the last fault), %d bad, last error %s\n", n,
+				sg[n].ok, sg[n].ok_after, sg[n].bad, sg[n].last_error[0] ? sg[n].last_error : "-");
+	}
+	out_add(o, "signers=%d/%d", recovered, STRESS_SIGNERS);
+	p->f->C_Finalize(NULL); /* a hang here ends the case as HANG */
+	pthread_mutex_lock(&looper.mutex);
+	looper.stop = 1;
+	pthread_mutex_unlock(&looper.mutex);
+	for (waited = 0; waited < 50; waited++) {
+		pthread_mutex_lock(&looper.mutex);
+		all_done = looper.done;
+		pthread_mutex_unlock(&looper.mutex);
+		if (all_done)
+			break;
+		sleep_ms(100);
+	}
+	if (all_done)
+		pthread_join(looper.thread, NULL);
+	out_add(o, "|waiter=%s", all_done ? "returned" : "STUCK");
+	EVP_PKEY_free(p->pub);
+	p->pub = NULL;
+}
+
+/*
+ * establish_unload (issue 10 item 3): the recovery's SCardEstablishContext hangs (libvpcsc delays it
+ * 2.5 s; establish_timeout = 500 ms abandons it), then C_Finalize and dlclose of the module, as an
+ * application that unloads it. The abandoned call's thread then returns into libopensc: the library
+ * must still be mapped. Outcome unload=survived (else CRASH).
+ */
+static void
+run_establish_unload(struct p11 *p, struct vpcsc_api *vp, const char *a, const char *b, struct outbuf *o)
+{
+	char scen[12000], rules[512];
+	long base;
+
+	if (open_and_sign1(p, o) != 0)
+		return;
+	base = vp->calls("SCardEstablishContext");
+	p->f->C_Finalize(NULL);
+	EVP_PKEY_free(p->pub);
+	p->pub = NULL;
+	snprintf(rules, sizeof rules,
+			"{\"trigger\": {\"call\": \"SCardEstablishContext\", \"nth\": %ld},"
+			" \"action\": {\"type\": \"delay\", \"ms\": 2500}}",
+			base + 1);
+	scenario_json(scen, sizeof scen, a, b, rules);
+	if (vp->reset(scen) != 0) {
+		out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp->last_error());
+		return;
+	}
+	if (open_and_sign1(p, o) != 0)
+		return;
+	vp->service_lost();
+	/* the recovery's SCardEstablishContext is abandoned after 500 ms */
+	(void)sign_and_verify(p, 2);
+	p->f->C_Finalize(NULL);
+	EVP_PKEY_free(p->pub);
+	p->pub = NULL;
+	dlclose(p->dl);
+	p->dl = NULL;
+	sleep_ms(3000); /* the delayed call returns meanwhile */
+	out_add(o, "unload=survived");
+}
+
+/*
  * Fault column of pkcs11.tsv (applied between sign1 and sign2):
  *   none              no fault (baseline)
  *   service_lost      pcsc-lite restart, the card stays powered
@@ -1141,6 +1336,9 @@ run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const ch
  *                     (present=), sign3 and session on the old session, a new session with a new
  *                     login on the token now in the slot (newsession=, verified with its own key)
  *   swap_back         as swap_new, but card A comes back (down, swap, up) before the checks
+ *   stress            4 signer threads and a C_WaitForSlotEvent thread across 4 faults (run_stress)
+ *   establish_unload  dlclose of the module while an abandoned SCardEstablishContext runs
+ *                     (run_establish_unload)
  *   Entry:CODE:k      the k-th call of SCard<Entry> after sign1 returns SCARD_<CODE> (E_ unless
  *                     given); NO_SERVICE, SERVICE_STOPPED, F_COMM_ERROR also lose the service then;
  *                     INVALID_HANDLE and READER_UNAVAILABLE on a handle call also reset the card (the
@@ -1207,6 +1405,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 		pkcs15_extra = "\t\tuse_pin_caching = false;\n";
 	if (strcmp(c->fault, "lock_login") == 0)
 		pkcs11_extra = "\t\tlock_login = true;\n";
+	pcsc_extra = strcmp(c->fault, "establish_unload") == 0 ? "\t\testablish_timeout = 500;\n" : "";
 	if (write_conf(dir, NULL, pkcs15_extra, pkcs11_extra) != 0) {
 		out_add(o, "SETUP-FAILED(conf)");
 		return;
@@ -1258,6 +1457,14 @@ run_case(const struct rcase *c, struct outbuf *o)
 
 	if (strcmp(c->fault, "waiter_finalize") == 0) {
 		run_waiter_finalize(&p, &vp, a, b, o);
+		return;
+	}
+	if (strcmp(c->fault, "stress") == 0) {
+		run_stress(&p, &vp, o);
+		return;
+	}
+	if (strcmp(c->fault, "establish_unload") == 0) {
+		run_establish_unload(&p, &vp, a, b, o);
 		return;
 	}
 
@@ -1604,7 +1811,10 @@ run_case(const struct rcase *c, struct outbuf *o)
 static void
 run_case_isolated(const struct rcase *c, struct outbuf *o)
 {
-	case_run_isolated(c, run_case, CASE_TIMEOUT_S, o);
+	/* RECOVERY_CASE_TIMEOUT: more time under a sanitizer (make check-reader-tsan) */
+	const char *t = getenv("RECOVERY_CASE_TIMEOUT");
+
+	case_run_isolated(c, run_case, t && atoi(t) > 0 ? (unsigned)atoi(t) : CASE_TIMEOUT_S, o);
 }
 
 /* ------------------------------------------------------------ main */
