@@ -51,7 +51,8 @@ check-patches:
 clean-local: clean-opensc clean-soak clean-module
 clean-opensc:
 	-rm -rf $(OPENSC_DIR) $(abs_top_builddir)/asan $(abs_top_builddir)/patches-werror $(abs_top_builddir)/piv-sm \
-		$(abs_top_builddir)/tsan
+		$(abs_top_builddir)/tsan \
+		$(abs_top_builddir)/piv-sm-suite
 
 ## Long checks, not part of `make check` (doc/building.md)
 # The recovery suite with ASan+UBSan in a second, sanitized build of this project (both OpenSC trees too)
@@ -69,6 +70,11 @@ check-piv-sm:
 	@$(BASH) $(srcdir)/build-aux/check-piv-sm --tarball '$(OPENSC_TARBALL)' --patches '$(abs_srcdir)/patches' \
 		--dir '$(abs_top_builddir)/piv-sm' --jobs $(OPENSC_JOBS) -- $(OPENSC_CONFIGURE_FLAGS) --disable-man
 
+# The recovery suite (stock vs patched) in a second build of this project whose two OpenSC trees are
+# configured with --enable-piv-sm
+check-recovery-piv-sm:
+	@$(BASH) $(srcdir)/build-aux/check-recovery-piv-sm --srcdir '$(abs_srcdir)' --dir '$(abs_top_builddir)/piv-sm-suite' \
+		--tarball '$(OPENSC_TARBALL)' --jobs $(OPENSC_JOBS)
 
 # The reader driver's unit tests, threads included, under helgrind (also in make check)
 check-reader-helgrind: opensc-patched
@@ -82,7 +88,7 @@ check-reader-tsan: libvpcsc.la tests/recovery/librecovery_vcard.la vcard-tool$(E
 		--builddir '$(abs_top_builddir)' --tarball '$(OPENSC_TARBALL)' --patches '$(abs_srcdir)/patches' \
 		--dir '$(abs_top_builddir)/tsan' --jobs $(OPENSC_JOBS) -- $(OPENSC_CONFIGURE_FLAGS)
 
-.PHONY: check-recovery-asan check-patches-werror check-piv-sm check-reader-helgrind check-reader-tsan
+.PHONY: check-recovery-asan check-patches-werror check-piv-sm check-reader-helgrind check-reader-tsan check-recovery-piv-sm
 
 .PHONY: FORCE opensc opensc-stock opensc-patched patch-tree export-patches check-patches clean-opensc
 FORCE:
