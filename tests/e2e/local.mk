@@ -64,10 +64,10 @@ check-lifecycle: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) pcscd-socket-holder$(E
 .PHONY: check-lifecycle
 
 ## make soak-real: SOAK_RESTARTS (50) pcscd restarts under ssh-agent and long-lived PKCS#11 clients
-## (the NSS client too when SOAK_NSS_CLIENT names it), stock and patched, table + JSON
+## (p11-session-loop and the NSS client nss-sign-loop; SOAK_NSS_CLIENT=none leaves NSS out), stock and patched, table + JSON
 ## (soak-real-results/<time>/soak-real.json). SOAK_ACTIVATION=socket: socket-activated pcscd.
 SOAK_RESTARTS ?= 50
-# The NSS client (tests/e2e/nss-sign-loop) joins when the tree has it.
+# The NSS client (tests/e2e/nss-sign-loop) is built and joins (NSS is required by configure).
 soak-real: vpcd-bridge$(EXEEXT) vcard-tool$(EXEEXT) pcscd-socket-holder$(EXEEXT) tests/e2e/p11-session-loop$(EXEEXT) opensc \
 	$(filter tests/e2e/nss-sign-loop$(EXEEXT),$(check_PROGRAMS))
 	@$(AM_TESTS_ENVIRONMENT) SOAK_RESTARTS='$(SOAK_RESTARTS)' $(BASH) $(srcdir)/tests/e2e/soak_real.sh

@@ -6,7 +6,8 @@
 #
 # Per restart and client: time from "service back" to the first good operation, failures inside
 # the gap, before and after that first good operation. A restart is clean for a client when it
-# signed again and nothing failed after "service back". Prints the table and writes
+# signed again, nothing failed after "service back", and from the stop on it needed no new login
+# (LOGIN-NEEDED) and saw no token re-initialisation (SERIES, NSS). Prints the table and writes
 # soak-real-results/<time>/soak-real.json (+ the logs); passes (exit 0) when patched has every
 # restart clean for every client and stock has not. SOAK_ACTIVATION=socket: socket activation
 # (pcscd-socket-holder) instead of the harness starting pcscd.
@@ -60,7 +61,8 @@ tsv_json()
 		map({restart: (.[0] | tonumber), signal: .[1], client: .[2], stop_ms: (.[3] | tonumber),
 		     back_ms: (.[4] | tonumber), first_ok_ms: (if .[5] == "-" then null else (.[5] | tonumber) end),
 		     fail_in_gap: (.[6] | tonumber), fail_before_first_ok: (.[7] | tonumber),
-		     fail_after_first_ok: (.[8] | tonumber)})' "$f"
+		     fail_after_first_ok: (.[8] | tonumber),
+		     login_needed: ((.[9] // "0") | tonumber), series_changes: ((.[10] // "0") | tonumber)})' "$f"
 }
 variant_json()
 {
@@ -75,7 +77,9 @@ variant_json()
 		{variant: $v, status: $s, reason: $r, activation: $a,
 		 restarts: (map(.restart) | max // 0),
 		 clients: (group_by(.client) | map({key: .[0].client, value: {
-			restarts_clean: map(select(.first_ok_ms != null and .fail_before_first_ok == 0 and .fail_after_first_ok == 0)) | length,
+			restarts_clean: map(select(.first_ok_ms != null and .fail_before_first_ok == 0 and .fail_after_first_ok == 0
+				and .login_needed == 0 and .series_changes == 0)) | length,
+			login_needed: (map(.login_needed) | add), series_changes: (map(.series_changes) | add),
 			restarts_recovered: map(select(.first_ok_ms != null)) | length,
 			fail_in_gap: (map(.fail_in_gap) | add),
 			fail_after_back: (map(.fail_before_first_ok + .fail_after_first_ok) | add),
@@ -101,6 +105,7 @@ cell()
 		if $w == "clean" then "\($k.restarts_clean) of \($x.restarts)"
 		elif $w == "after" then "\($k.fail_after_back)"
 		elif $w == "gap" then "\($k.fail_in_gap)"
+		elif $w == "login" then "\($k.login_needed) / \($k.series_changes)"
 		elif $w == "first" then (if $k.first_ok_ms.p50 == null then "never" else "\($k.first_ok_ms.p50) / \($k.first_ok_ms.max) ms" end)
 		else "?" end end' "$j"
 }
@@ -112,6 +117,7 @@ for c in $(jq -r '[.stock.clients // {}, .patched.clients // {} | keys[]] | uniq
 	printf '%-48s | %-24s | %-24s\n' "$c: restarts with 0 failures after back" "$(cell stock "$c" clean)" "$(cell patched "$c" clean)"
 	printf '%-48s | %-24s | %-24s\n' "$c: failed after service back" "$(cell stock "$c" after)" "$(cell patched "$c" after)"
 	printf '%-48s | %-24s | %-24s\n' "$c: failed inside the gap (service down)" "$(cell stock "$c" gap)" "$(cell patched "$c" gap)"
+	printf '%-48s | %-24s | %-24s\n' "$c: new login needed / token re-initialised" "$(cell stock "$c" login)" "$(cell patched "$c" login)"
 	printf '%-48s | %-24s | %-24s\n' "$c: back -> first good op, p50 / max" "$(cell stock "$c" first)" "$(cell patched "$c" first)"
 done
 echo

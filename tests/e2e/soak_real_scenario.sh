@@ -32,7 +32,7 @@ W=$HARNESS_DIR
 tsv="$W/restarts.tsv"
 siglog="$W/signatures.log"
 : >"$siglog"
-printf 'restart\tsignal\tclient\tstop_ms\tback_ms\tfirst_ok_ms\tfail_in_gap\tfail_before_first_ok\tfail_after_first_ok\n' >"$tsv"
+printf 'restart\tsignal\tclient\tstop_ms\tback_ms\tfirst_ok_ms\tfail_in_gap\tfail_before_first_ok\tfail_after_first_ok\tlogin_needed\tseries_changes\n' >"$tsv"
 
 write_result()
 {
@@ -169,13 +169,18 @@ analyse()
 		from=${stops_end[$r]} to=${stops_end[$((r + 1))]} back=${backs[$r]}
 		awk -v r=$((r + 1)) -v sig="$( ((r % 2)) && echo KILL || echo TERM)" -v name="$name" \
 			-v from="$from" -v back="$back" -v to="$to" '
+			# A client that needed a new login (LOGIN-NEEDED: the NSS client refuses it) or saw
+			# its token re-initialised (SERIES: NSS considered it removed) from the stop on did not
+			# survive the restart, even when its signatures succeed afterwards.
+			$1 >= from && $1 < to && $2 == "LOGIN-NEEDED" { l++ }
+			$1 >= from && $1 < to && $2 == "SERIES" { sc++ }
 			$1 >= from && $1 < to && ($2 == "OK" || $2 == "FAIL") {
 				if ($1 < back) { if ($2 == "FAIL") g++; next }
 				if ($2 == "OK" && first == "") { first = $1; next }
 				if ($2 == "FAIL") { if (first == "") b++; else a++ }
 			}
-			END { printf "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r, sig, name, from, back,
-				(first == "" ? "-" : first - back), g, b, a }' "$file" >>"$tsv"
+			END { printf "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", r, sig, name, from, back,
+				(first == "" ? "-" : first - back), g, b, a, l, sc }' "$file" >>"$tsv"
 	done
 }
 analyse ssh-agent "$siglog"
