@@ -53,17 +53,30 @@ clean-opensc-master:
 .PHONY: opensc-master opensc-master-stock opensc-master-patched master-patch-tree export-master-patches \
 	check-master-patches clean-opensc-master
 
-## Each commit of the master series builds with -Werror and master's whole `make check` passes after the
-## last one; three configurations: gcc, gcc with --enable-piv-sm (an upstream CI configuration), clang.
-## Long (three OpenSC builds); not in `make check`.
+## Each commit of the master series builds with -Werror, and master's whole `make check` passes after the
+## last commit of each PR (series section); three configurations: gcc, gcc with --enable-piv-sm (an
+## upstream CI configuration), clang. Long (three OpenSC builds); not in `make check`. Incremental: a
+## configuration's tree is kept in opensc-master/werror-CONFIG and a re-run goes on from the first patch
+## that changed (check-patches-werror --resume). MASTER_CONFIGS selects configurations; every selected
+## one runs even when an earlier one failed, and the target fails if any did. One line per commit in
+## opensc-master/werror-CONFIG.out.
+MASTER_CONFIGS = gcc piv-sm clang
 MASTER_WERROR_RUN = $(BASH) $(srcdir)/build-aux/check-patches-werror --tarball "$$(cat $(OPENSC_MASTER_DIR)/tarball)" \
 	--verifier '$(abs_srcdir)/build-aux/opensc-master-fetch' --patches '$(abs_srcdir)/patches/upstream-master' \
-	--jobs $(OPENSC_JOBS) --full-check
+	--jobs $(OPENSC_JOBS) --full-check --resume
 check-master-series: $(OPENSC_MASTER_DIR)/tarball
-	@set -e; \
-	$(MASTER_WERROR_RUN) --dir '$(OPENSC_MASTER_DIR)/werror-gcc' -- $(OPENSC_CONFIGURE_FLAGS) --disable-man; \
-	$(MASTER_WERROR_RUN) --dir '$(OPENSC_MASTER_DIR)/werror-piv-sm' -- $(OPENSC_CONFIGURE_FLAGS) --disable-man --enable-piv-sm; \
-	if command -v clang >/dev/null 2>&1; then \
-		$(MASTER_WERROR_RUN) --dir '$(OPENSC_MASTER_DIR)/werror-clang' -- $(OPENSC_CONFIGURE_FLAGS) --disable-man CC=clang; \
-	else echo "check-master-series: clang not installed; the clang configuration was not run"; fi
+	@bad=0; for c in $(MASTER_CONFIGS); do \
+		case $$c in \
+		gcc) extra= ;; \
+		piv-sm) extra=--enable-piv-sm ;; \
+		clang) if ! command -v clang >/dev/null 2>&1; then \
+				echo "check-master-series: clang not installed; the clang configuration was not run"; bad=1; continue; fi; \
+			extra=CC=clang ;; \
+		*) echo "check-master-series: unknown configuration '$$c'"; bad=1; continue ;; \
+		esac; \
+		echo "== check-master-series: $$c"; \
+		$(MASTER_WERROR_RUN) --dir '$(OPENSC_MASTER_DIR)/werror-'$$c -- $(OPENSC_CONFIGURE_FLAGS) --disable-man $$extra \
+			2>&1 | tee '$(OPENSC_MASTER_DIR)/werror-'$$c.out; \
+		[ $${PIPESTATUS[0]} = 0 ] || bad=1; \
+	done; exit $$bad
 .PHONY: check-master-series
