@@ -80,3 +80,74 @@ check-master-series: $(OPENSC_MASTER_DIR)/tarball
 		[ $${PIPESTATUS[0]} = 0 ] || bad=1; \
 	done; exit $$bad
 .PHONY: check-master-series
+
+## Our suites on OpenSC master (issue 11): the recovery suite (libvpcsc + the virtual ePass2003) and the
+## demo's real-pcscd restarts, stock-master vs patched-master side by side, judged against the same
+## expectations as on 0.27.1 (tests/recovery/*.tsv). The libopensc-level program is built against each
+## master build's headers (EXTRA_PROGRAMS: only on demand); the PKCS#11 one dlopens either module.
+EXTRA_PROGRAMS = tests/recovery/test_recovery_libopensc_master_stock tests/recovery/test_recovery_libopensc_master_patched
+CLEANFILES += $(EXTRA_PROGRAMS)
+
+tests_recovery_test_recovery_libopensc_master_stock_SOURCES = tests/recovery/test_recovery_libopensc.c tests/recovery/case_table.c
+tests_recovery_test_recovery_libopensc_master_stock_CPPFLAGS = $(recovery_undefs) \
+	-include $(OPENSC_MASTER_DIR)/stock/src/config.h -I$(OPENSC_MASTER_DIR)/stock/src \
+	-I$(OPENSC_MASTER_DIR)/stock/src/src -DRECOVERY_VARIANT='"stock"'
+tests_recovery_test_recovery_libopensc_master_stock_CFLAGS = $(recovery_cflags)
+tests_recovery_test_recovery_libopensc_master_stock_LDADD = $(OPENSC_MASTER_STOCK_PREFIX)/lib/libopensc.so $(recovery_libs)
+tests_recovery_test_recovery_libopensc_master_stock_LDFLAGS = -Wl,-rpath,$(OPENSC_MASTER_STOCK_PREFIX)/lib
+EXTRA_tests_recovery_test_recovery_libopensc_master_stock_DEPENDENCIES = $(OPENSC_MASTER_DIR)/stock/.installed \
+	libvpcsc.la tests/recovery/pcsclite_cardmod.so
+
+tests_recovery_test_recovery_libopensc_master_patched_SOURCES = tests/recovery/test_recovery_libopensc.c tests/recovery/case_table.c
+tests_recovery_test_recovery_libopensc_master_patched_CPPFLAGS = $(recovery_undefs) \
+	-include $(OPENSC_MASTER_DIR)/patched/src/config.h -I$(OPENSC_MASTER_DIR)/patched/src \
+	-I$(OPENSC_MASTER_DIR)/patched/src/src -DRECOVERY_VARIANT='"patched"'
+tests_recovery_test_recovery_libopensc_master_patched_CFLAGS = $(recovery_cflags)
+tests_recovery_test_recovery_libopensc_master_patched_LDADD = $(OPENSC_MASTER_PATCHED_PREFIX)/lib/libopensc.so $(recovery_libs)
+tests_recovery_test_recovery_libopensc_master_patched_LDFLAGS = -Wl,-rpath,$(OPENSC_MASTER_PATCHED_PREFIX)/lib
+EXTRA_tests_recovery_test_recovery_libopensc_master_patched_DEPENDENCIES = $(OPENSC_MASTER_DIR)/patched/.installed \
+	libvpcsc.la tests/recovery/pcsclite_cardmod.so
+
+$(OPENSC_MASTER_STOCK_PREFIX)/lib/libopensc.so: $(OPENSC_MASTER_DIR)/stock/.installed
+$(OPENSC_MASTER_PATCHED_PREFIX)/lib/libopensc.so: $(OPENSC_MASTER_DIR)/patched/.installed
+
+# The environment of our suites, with the master builds in place of the 0.27.1 ones
+MASTER_SUITE_ENVIRONMENT = $(AM_TESTS_ENVIRONMENT) \
+	OPENSC_STOCK_PREFIX='$(OPENSC_MASTER_STOCK_PREFIX)'; export OPENSC_STOCK_PREFIX; \
+	OPENSC_PATCHED_PREFIX='$(OPENSC_MASTER_PATCHED_PREFIX)'; export OPENSC_PATCHED_PREFIX; \
+	OPENSC_STOCK_SRC='$(OPENSC_MASTER_DIR)/stock/src'; export OPENSC_STOCK_SRC; \
+	OPENSC_PATCHED_SRC='$(OPENSC_MASTER_DIR)/patched/src'; export OPENSC_PATCHED_SRC; \
+	RECOVERY_LIBOPENSC_STOCK='$(abs_top_builddir)/tests/recovery/test_recovery_libopensc_master_stock$(EXEEXT)'; \
+	export RECOVERY_LIBOPENSC_STOCK; \
+	RECOVERY_LIBOPENSC_PATCHED='$(abs_top_builddir)/tests/recovery/test_recovery_libopensc_master_patched$(EXEEXT)'; \
+	export RECOVERY_LIBOPENSC_PATCHED;
+
+## The recovery suite on master; the table is kept in opensc-master/recovery-suite.out
+check-recovery-master: opensc-master libvpcsc.la tests/recovery/test_recovery_libopensc_master_stock$(EXEEXT) \
+		tests/recovery/test_recovery_libopensc_master_patched$(EXEEXT) tests/recovery/test_recovery_pkcs11$(EXEEXT) \
+		tests/recovery/librecovery_vcard.la vcard-tool$(EXEEXT)
+	@$(MASTER_SUITE_ENVIRONMENT) set -o pipefail; \
+	bash $(srcdir)/tests/recovery/run_suite.sh 2>&1 | tee '$(OPENSC_MASTER_DIR)/recovery-suite.out'
+
+## The demo's real-pcscd restarts (ssh-agent, NSS, OpenSSL+libp11) on master; kept in opensc-master/demo.out
+demo-master: opensc-master all tests/e2e/nss-sign-loop$(EXEEXT)
+	@$(MASTER_SUITE_ENVIRONMENT) set -o pipefail; \
+	DEMO_OPENSC='OpenSC master 14c80b0ab'; export DEMO_OPENSC; $(BASH) $(srcdir)/build-aux/demo '$(OPENSC_MASTER_STOCK_PREFIX)' '$(OPENSC_MASTER_PATCHED_PREFIX)' 2>&1 | \
+		tee '$(OPENSC_MASTER_DIR)/demo.out'
+
+## The long part of issue 11, from a clean clone: each commit of the master series built (-Werror; three
+## configurations) with master's make check after each PR, then our suites on stock-master and
+## patched-master. Runs everything even when a part fails; fails if any did. Summary at the end.
+check-upstream: check-master-patches
+	@bad=0; \
+	$(MAKE) $(AM_MAKEFLAGS) check-master-series || bad=1; \
+	$(MAKE) $(AM_MAKEFLAGS) check-recovery-master || bad=1; \
+	$(MAKE) $(AM_MAKEFLAGS) demo-master || bad=1; \
+	echo "== check-upstream summary"; \
+	for c in $(MASTER_CONFIGS); do \
+		[ -r '$(OPENSC_MASTER_DIR)/werror-'$$c.out ] && tail -n 1 '$(OPENSC_MASTER_DIR)/werror-'$$c.out | sed "s/^/$$c: /"; \
+	done; \
+	[ -r '$(OPENSC_MASTER_DIR)/recovery-suite.out' ] && tail -n 3 '$(OPENSC_MASTER_DIR)/recovery-suite.out'; \
+	if [ $$bad = 0 ]; then echo "check-upstream: PASS"; else echo "check-upstream: FAILED"; exit 1; fi
+
+.PHONY: check-recovery-master demo-master check-upstream
