@@ -15,7 +15,7 @@ set -uo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
 
 start=$(date +%s)
-echo "make demo: ssh-agent, NSS and OpenSSL+libp11 on OpenSC across real pcscd restarts (stock vs patched OpenSC 0.27.1)"
+echo "make demo: ssh-agent, NSS and OpenSSL+libp11 on OpenSC across real pcscd restarts (stock vs patched ${DEMO_OPENSC:-OpenSC 0.27.1})"
 if ! e2e_prereqs; then
 	echo "make demo: cannot run: the requirements above are missing" >&2
 	exit 1
@@ -75,7 +75,7 @@ echo "ssh-agent (ssh-keygen -Y sign through the agent):"
 e2e_table "$logs/stock/result.env" "$logs/patched/result.env"
 echo
 echo "Every caller (OK / failed, pcscd restarts survived; 'login': the caller had to log in again):"
-printf '%-36s | %-37s | %-37s\n' "" "stock OpenSC 0.27.1" "patched OpenSC 0.27.1"
+printf '%-36s | %-37s | %-37s\n' "" "stock ${DEMO_OPENSC:-OpenSC 0.27.1}" "patched ${DEMO_OPENSC:-OpenSC 0.27.1}"
 printf '%-36s-+-%-37s-+-%-37s\n' "------------------------------------" "-------------------------------------" "-------------------------------------"
 e2e_caller_row "ssh-agent (ssh-keygen -Y sign)" "$logs/stock/result.env" "$logs/patched/result.env"
 for c in $callers; do

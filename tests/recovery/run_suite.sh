@@ -14,7 +14,7 @@
 #                           diff (git diff tests/recovery) before committing it.
 #
 # Environment: top_srcdir, top_builddir, VPCSC_LIBRARY, OPENSC_STOCK_PREFIX, OPENSC_PATCHED_PREFIX
-# (set by make); RECOVERY_CASES=glob to run a subset; RECOVERY_OUT=dir for the raw reports.
+# (set by make), RECOVERY_LIBOPENSC_STOCK/_PATCHED (see below); RECOVERY_CASES=glob to run a subset; RECOVERY_OUT=dir for the raw reports.
 set -u
 remeasure=0
 [ "${1:-}" = --remeasure-stock ] && remeasure=1
@@ -39,6 +39,11 @@ run_report()
 		echo "run_suite: missing $1 (make check builds it)" >&2
 		return 1
 	fi
+	# RECOVERY_REUSE_REPORTS=1 with RECOVERY_OUT: a report already there is judged, not re-run
+	if [ "${RECOVERY_REUSE_REPORTS:-0}" = 1 ] && [ -s "$out/$name.$variant.tsv" ]; then
+		echo "run_suite: reusing $out/$name.$variant.tsv" >&2
+		return 0
+	fi
 	"$@" --report >"$out/$name.$variant.tsv" 2>"$out/$name.$variant.err"
 	local rc=$?
 	if [ $rc -ne 0 ]; then
@@ -50,8 +55,10 @@ run_report()
 
 ok=1
 bin=$top_builddir/tests/recovery
-run_report libopensc stock "$bin/test_recovery_libopensc_stock" || ok=0
-run_report libopensc patched "$bin/test_recovery_libopensc_patched" || ok=0
+# RECOVERY_LIBOPENSC_STOCK/_PATCHED: the libopensc-level programs built against another pair of OpenSC
+# builds (make check-recovery-master: OpenSC master)
+run_report libopensc stock "${RECOVERY_LIBOPENSC_STOCK:-$bin/test_recovery_libopensc_stock}" || ok=0
+run_report libopensc patched "${RECOVERY_LIBOPENSC_PATCHED:-$bin/test_recovery_libopensc_patched}" || ok=0
 if [ -x "$bin/test_recovery_pkcs11" ]; then
 	OPENSC_PREFIX=$OPENSC_STOCK_PREFIX RECOVERY_VARIANT=stock \
 		run_report pkcs11 stock "$bin/test_recovery_pkcs11" || ok=0
