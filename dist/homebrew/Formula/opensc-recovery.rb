@@ -122,6 +122,42 @@ class OpenscRecovery < Formula
     sha256 "70dc917e93f2a5b1e8709f0575a1d6eecee21d6f6836dc8a683bacbd82352105"
   end
 
+  # reader-pcsc, pkcs11: Report a second service loss as unknown for now, not as a removal
+  patch do
+    url "file://#{File.expand_path("../patches/0017-reader-pcsc-pkcs11-Report-a-second-service-loss-as-u.patch", __dir__)}"
+    sha256 "8845813340faf30ba2153cb9df5b80a7ca6962d3c4765dfbcf41a0142dd7d1b0"
+  end
+
+  # pkcs15: Replay a cached PIN after a reset only to a token the card showed to be the same
+  patch do
+    url "file://#{File.expand_path("../patches/0018-pkcs15-Replay-a-cached-PIN-after-a-reset-only-to-a-t.patch", __dir__)}"
+    sha256 "f7035f596fca45bca22ad51d2f07b0efa959670a7c19c50399a499e3a466a1fd"
+  end
+
+  # tests: Add unit tests for the token identity check before a cached PIN is replayed
+  patch do
+    url "file://#{File.expand_path("../patches/0019-tests-Add-unit-tests-for-the-token-identity-check-be.patch", __dir__)}"
+    sha256 "c52047aa4cf0a7c3588643f24d6bb0e65d7012c3daaeee184a9e6f5176b7ffc3"
+  end
+
+  # reader-pcsc: Bound the waiters, the establish calls and the unknown state
+  patch do
+    url "file://#{File.expand_path("../patches/0020-reader-pcsc-Bound-the-waiters-the-establish-calls-an.patch", __dir__)}"
+    sha256 "47d95001eff465b420b49bdd78d6e4fa3aa8defb7744b99e0fb2c1372b13e24e"
+  end
+
+  # card, reader-pcsc: Check the token's identity only after a reset the service did not watch
+  patch do
+    url "file://#{File.expand_path("../patches/0021-card-reader-pcsc-Check-the-token-s-identity-only-aft.patch", __dir__)}"
+    sha256 "f91fa5a2c9526e72b6c9f88901d36373a8ecf22e43d9f1eb2be4254f0c3a9d05"
+  end
+
+  # card: Restore SM after a reset in SM_MODE_ACL too, fail closed when SM was on, keep the ABI
+  patch do
+    url "file://#{File.expand_path("../patches/0022-card-Restore-SM-after-a-reset-in-SM_MODE_ACL-too-fai.patch", __dir__)}"
+    sha256 "93ed6f4f3a44d3611c4e5ee23dbb83b8f109b4708ed5e0b856d07eeacfaac215"
+  end
+
   def install
     system "autoreconf", "--force", "--install", "--verbose"
 
