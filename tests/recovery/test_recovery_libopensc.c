@@ -287,7 +287,9 @@ write_conf(const char *pcsc_extra)
 		fprintf(f, "\tdebug = %d;\n\tdebug_file = \"%s/opensc-debug.log\";\n", atoi(debug), workdir);
 	/* the scripted card is bound by OpenSC's "default" driver only */
 	fprintf(f, "\tcard_drivers = default;\n\tenable_default_driver = true;\n");
-	fprintf(f, "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n%s\t}\n", getenv("VPCSC_LIBRARY"),
+	fprintf(f, "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n%s%s\t}\n", getenv("VPCSC_LIBRARY"),
+			/* PCSC.framework's semantics: a reset may be a re-insertion */
+			macos_profile ? "\t\treset_may_be_reinsertion = true;\n" : "",
 			pcsc_extra ? pcsc_extra : "");
 	fprintf(f, "}\n");
 	fclose(f);

@@ -144,7 +144,9 @@ write_conf(const char *dir, const char *app_extra, const char *pkcs15_extra, con
 	if (debug && *debug)
 		fprintf(f, "\tdebug = %d;\n\tdebug_file = \"%s/opensc-debug.log\";\n", atoi(debug), dir);
 	fprintf(f, "%s", app_extra ? app_extra : "");
-	fprintf(f, "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n%s\t}\n", getenv("VPCSC_LIBRARY"),
+	fprintf(f, "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n%s%s\t}\n", getenv("VPCSC_LIBRARY"),
+			/* PCSC.framework's semantics: a reset may be a re-insertion */
+			macos_profile ? "\t\treset_may_be_reinsertion = true;\n" : "",
 			pcsc_extra);
 	fprintf(f, "\tframework pkcs15 {\n%s\t}\n", pkcs15_extra ? pkcs15_extra : "");
 	fprintf(f, "\tpkcs11 {\n%s\t}\n", pkcs11_extra ? pkcs11_extra : "");

@@ -143,13 +143,13 @@ class OpenscRecovery < Formula
   # reader-pcsc: Bound the waiters, the establish calls and the unknown state
   patch do
     url "file://#{File.expand_path("../patches/0020-reader-pcsc-Bound-the-waiters-the-establish-calls-an.patch", __dir__)}"
-    sha256 "47d95001eff465b420b49bdd78d6e4fa3aa8defb7744b99e0fb2c1372b13e24e"
+    sha256 "217d1aefa4f4fab73c16abe4477d54bca2ce39e78c80ed69bbf2b79b811610d6"
   end
 
   # card, reader-pcsc: Check the token's identity only after a reset the service did not watch
   patch do
     url "file://#{File.expand_path("../patches/0021-card-reader-pcsc-Check-the-token-s-identity-only-aft.patch", __dir__)}"
-    sha256 "f91fa5a2c9526e72b6c9f88901d36373a8ecf22e43d9f1eb2be4254f0c3a9d05"
+    sha256 "c80f3247ec65ea04b0d978f343c85ab3c7c63e15630f7e6accd46bc57b60cd55"
   end
 
   # card: Restore SM after a reset in SM_MODE_ACL too, fail closed when SM was on, keep the ABI
