@@ -1015,6 +1015,39 @@ waiter_wait_done(struct waiter *w, int tenths)
 }
 
 /*
+ * waiter_poll_replaced, the counting pass: open, log in, sign1, an event thread
+ * (waiter_loop_main) until it blocks; the SCardStatus calls made so far. The
+ * next SCardStatus after that is the presence check of the main thread's poll.
+ */
+static long
+count_status_until_waiting(struct p11 *p, struct vpcsc_api *vp, struct outbuf *o)
+{
+	struct waiter w;
+	long base;
+
+	memset(&w, 0, sizeof w);
+	if (open_and_sign1(p, o) != 0)
+		return -1;
+	w.f = p->f;
+	pthread_mutex_init(&w.mutex, NULL);
+	if (pthread_create(&w.thread, NULL, waiter_loop_main, &w) != 0) {
+		out_add(o, "SETUP-FAILED(thread)");
+		return -1;
+	}
+	sleep_ms(300); /* let it block */
+	base = vp->calls("SCardStatus");
+	p->f->C_Finalize(NULL);
+	if (!waiter_wait_done(&w, 50)) {
+		out_add(o, "SETUP-FAILED(waiter stuck without a fault)");
+		return -1;
+	}
+	pthread_join(w.thread, NULL);
+	EVP_PKEY_free(p->pub);
+	p->pub = NULL;
+	return base;
+}
+
+/*
  * waiter_finalize: C_Finalize while the waiter renews its wait context after
  * the service was lost. A counting pass first (how many SCardEstablishContext
  * and SCardDisconnect until the waiter blocks), then the same with the next
@@ -1338,6 +1371,15 @@ run_establish_unload(struct p11 *p, struct vpcsc_api *vp, const char *a, const c
  *                     (present=), sign3 and session on the old session, a new session with a new
  *                     login on the token now in the slot (newsession=, verified with its own key)
  *   swap_back         as swap_new, but card A comes back (down, swap, up) before the checks
+ *   waiter_poll_replaced
+ *                     NSS's pattern: an event thread blocked in C_WaitForSlotEvent (looping, as
+ *                     SECMOD_WaitForAnyTokenEvent) while the main thread checks the token
+ *                     (C_GetSessionInfo on its session, as PK11_IsPresent). The service goes down
+ *                     inside that check's SCardStatus, which libvpcsc holds for 1 s ("delay"): the
+ *                     event thread wakes, finds the service lost and replaces the context, so the
+ *                     held SCardStatus then fails on a released context (INVALID_HANDLE). poll= is
+ *                     that C_GetSessionInfo (OK: the session kept); the service comes back, sign2,
+ *                     sign3, session; C_Finalize ends the event thread (waiter=returned)
  *   stress            4 signer threads and a C_WaitForSlotEvent thread across 4 faults (run_stress)
  *   establish_unload  dlclose of the module while an abandoned SCardEstablishContext runs
  *                     (run_establish_unload)
@@ -1382,6 +1424,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 	CK_RV rv;
 	long log_at_fault, apdus_at_fault, counts[N_COUNTED] = {0};
 	int k = 0, repeat = 1, has_waiter = 0, has_looper = 0;
+	long status_base = -1;
 	struct waiter waiter = {0};
 	struct looper looper = {0};
 	void *pre, *vdl;
@@ -1470,6 +1513,24 @@ run_case(const struct rcase *c, struct outbuf *o)
 		return;
 	}
 
+	if (strcmp(c->fault, "waiter_poll_replaced") == 0) {
+		/* the service goes down inside the poll's SCardStatus, held 1 s */
+		char rules[512];
+		status_base = count_status_until_waiting(&p, &vp, o);
+		if (status_base < 0)
+			return;
+		snprintf(rules, sizeof rules,
+				"{\"trigger\": {\"call\": \"SCardStatus\", \"nth\": %ld},"
+				" \"action\": {\"type\": \"service_down\"}},"
+				" {\"trigger\": {\"call\": \"SCardStatus\", \"nth\": %ld},"
+				" \"action\": {\"type\": \"delay\", \"ms\": 1000}}",
+				status_base + 1, status_base + 1);
+		scenario_json(scen, sizeof scen, a, b, rules);
+		if (vp.reset(scen) != 0) {
+			out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp.last_error());
+			return;
+		}
+	}
 	if (k > 0) {
 		/* the fault-free pass: how many calls of the entry point until sign1 is done */
 		char full[80], rules[4096];
@@ -1573,10 +1634,11 @@ run_case(const struct rcase *c, struct outbuf *o)
 		has_looper = 1;
 		sleep_ms(200); /* let it block */
 	}
-	if (strcmp(c->fault, "waiter") == 0) {
+	if (strcmp(c->fault, "waiter") == 0 || strcmp(c->fault, "waiter_poll_replaced") == 0) {
 		waiter.f = p.f;
 		pthread_mutex_init(&waiter.mutex, NULL);
-		if (pthread_create(&waiter.thread, NULL, waiter_main, &waiter) != 0) {
+		if (pthread_create(&waiter.thread, NULL, strcmp(c->fault, "waiter") == 0 ? waiter_main : waiter_loop_main,
+				    &waiter) != 0) {
 			out_add(o, "SETUP-FAILED(thread)");
 			return;
 		}
@@ -1621,6 +1683,24 @@ run_case(const struct rcase *c, struct outbuf *o)
 				snprintf(first, sizeof first, "%s", res); /* the first deviation counts */
 		}
 		out_add(o, "poll=%s|", first);
+	} else if (strcmp(c->fault, "waiter_poll_replaced") == 0) {
+		/* NSS's presence check while its event thread waits; the plan takes the
+		 * service down inside the check's SCardStatus */
+		if (vp.calls("SCardStatus") != status_base) {
+			out_add(o, "SETUP-FAILED(%ld SCardStatus before the poll; %ld in the counting pass)",
+					vp.calls("SCardStatus"), status_base);
+			return;
+		}
+		out_add(o, "poll=%s|", poll_one(&p, "sessioninfo"));
+		if (vp.calls("SCardStatus") <= status_base) {
+			out_add(o, "SETUP-FAILED(the poll made no SCardStatus)");
+			return;
+		}
+		/* as NSS between its checks (100 ms): the event thread, which waited for
+		 * the PKCS#11 lock meanwhile, gets it and backs off */
+		sleep_ms(300);
+		vp.service_up();
+		sleep_ms(300);
 	} else if (strcmp(c->fault, "sign_poll_down") == 0) {
 		vp.service_down(0);
 	} else if (strcmp(c->fault, "codes_down") == 0) {

@@ -158,6 +158,18 @@ class OpenscRecovery < Formula
     sha256 "93ed6f4f3a44d3611c4e5ee23dbb83b8f109b4708ed5e0b856d07eeacfaac215"
   end
 
+  # reader-pcsc: A card handle that died with a replaced context is no card change
+  patch do
+    url "file://#{File.expand_path("../patches/0023-reader-pcsc-A-card-handle-that-died-with-a-replaced-.patch", __dir__)}"
+    sha256 "4dcb09ae3c5b0e5dfa1e24e40bb5e50fbe4069d33d30cdac89a4c2ad78781312"
+  end
+
+  # tests: Add unit tests for a context replaced under a presence check
+  patch do
+    url "file://#{File.expand_path("../patches/0024-tests-Add-unit-tests-for-a-context-replaced-under-a-.patch", __dir__)}"
+    sha256 "e0e12be097e73a021be81ee0f786a73465cdbb171ca974daba8516f2cc9fc40b"
+  end
+
   def install
     system "autoreconf", "--force", "--install", "--verbose"
 
