@@ -760,6 +760,11 @@ make_driver_refuse_sm_open(sc_card_t *card)
  *   two_readers           restart; the second reader's card keeps working, no CHANGED
  *   flapping              down for 3 EstablishContext attempts; bounded attempts
  *   cardmod               scenario 14, the minidriver's handles (see run_cardmod)
+ *   lost_again_loop       unknown_presence_timeout = 300; then a daemon in a crash loop: it
+ *                         accepts every new context, and every SCardGetStatusChange loses the
+ *                         service again (SERVICE_STOPPED). Presence polls every 50 ms for 1.2 s:
+ *                         |bounded=<the first result that is no longer "unknown"> (ABSENT or
+ *                         CHANGED: the bound of "presence unknown" held) or NEVER
  */
 static int
 run_model(const struct rcase *c, struct outbuf *o)
@@ -778,6 +783,8 @@ run_model(const struct rcase *c, struct outbuf *o)
 		extra = "\t\treestablish_context = false;\n";
 	} else if (two) {
 		m.model = "service_lost";
+	} else if (strcmp(c->fault, "lost_again_loop") == 0) {
+		extra = "\t\tunknown_presence_timeout = 300;\n";
 	}
 	if (reset_provider(NULL, two) != 0 || session_open(&s, extra, two) != 0) {
 		out_add(o, "SETUP-FAILED");
@@ -810,6 +817,31 @@ run_model(const struct rcase *c, struct outbuf *o)
 					r2 == SC_SUCCESS ? "ok" : sc_error_name(r2));
 			sc_unlock(s.card);
 		}
+	} else if (strcmp(c->fault, "lost_again_loop") == 0) {
+		/* every SCardGetStatusChange from now on loses the service; new
+		 * contexts are accepted (the provider is reloaded with the rule) */
+		int i, r = SC_ERROR_NO_READERS_FOUND;
+		const char *first = NULL;
+
+		if (reset_provider("{\"trigger\": {\"call\": \"SCardGetStatusChange\", \"every\": 1},"
+				   " \"action\": {\"type\": \"return\", \"code\": \"SCARD_E_SERVICE_STOPPED\"}},"
+				   "{\"trigger\": {\"call\": \"SCardGetStatusChange\", \"every\": 1},"
+				   " \"action\": {\"type\": \"service_lost\"}}",
+				    0) != 0) {
+			out_add(o, "SETUP-FAILED");
+			session_close(&s);
+			return -1;
+		}
+		for (i = 0; i < 24 && first == NULL; i++) {
+			r = sc_detect_card_presence(s.reader);
+			if (r >= 0)
+				first = detect_result(r) ? detect_result(r) : "PRESENT";
+			else if (r != SC_ERROR_NO_READERS_FOUND)
+				first = sc_error_name(r);
+			else
+				usleep(50 * 1000);
+		}
+		out_add(o, "bounded=%s", first ? first : "NEVER");
 	} else if (strcmp(c->fault, "flapping") == 0) {
 		/* down: three lock attempts, each one clean error and at most
 		 * one EstablishContext; then up: recovered */

@@ -1101,6 +1101,82 @@ run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const ch
 }
 
 /*
+ * waiter_unload (review of series v3, 0020): as waiter_finalize, but the waiter's renewal
+ * SCardEstablishContext is delayed 8 s: it is abandoned after establish_timeout (5 s), which is
+ * after C_Finalize gave up on the waiter (sc_cancel and pcsc_finish wait 2 s each), so C_Finalize
+ * leaves gpriv to the blocked waiter (pcsc_orphan_waiters); then the application
+ * dlcloses the module at once, as one that unloads it (p11-kit). When the delayed call returns, the
+ * waiter returns through sc_wait_for_event (libopensc, pinned by 0020) into C_WaitForSlotEvent
+ * (opensc-pkcs11.so): that code must still be mapped. Outcome finalize=returned|unload=survived|
+ * waiter=returned (else CRASH).
+ */
+static void
+run_waiter_unload(struct p11 *p, struct vpcsc_api *vp, const char *a, const char *b, struct outbuf *o)
+{
+	char scen[12000], rules[512];
+	struct waiter w;
+	long base;
+	int done;
+
+	memset(&w, 0, sizeof w);
+	if (open_and_sign1(p, o) != 0)
+		return;
+	w.f = p->f;
+	pthread_mutex_init(&w.mutex, NULL);
+	if (pthread_create(&w.thread, NULL, waiter_loop_main, &w) != 0) {
+		out_add(o, "SETUP-FAILED(thread)");
+		return;
+	}
+	usleep(300 * 1000); /* let it block */
+	base = vp->calls("SCardEstablishContext");
+	p->f->C_Finalize(NULL);
+	if (!waiter_wait_done(&w, 50)) {
+		out_add(o, "SETUP-FAILED(waiter stuck without a fault)");
+		return;
+	}
+	pthread_join(w.thread, NULL);
+	EVP_PKEY_free(p->pub);
+	p->pub = NULL;
+
+	snprintf(rules, sizeof rules,
+			"{\"trigger\": {\"call\": \"SCardEstablishContext\", \"nth\": %ld},"
+			" \"action\": {\"type\": \"delay\", \"ms\": 8000}}",
+			base + 1);
+	scenario_json(scen, sizeof scen, a, b, rules);
+	if (vp->reset(scen) != 0) {
+		out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp->last_error());
+		return;
+	}
+	memset(&w, 0, sizeof w);
+	if (open_and_sign1(p, o) != 0)
+		return;
+	w.f = p->f;
+	pthread_mutex_init(&w.mutex, NULL);
+	if (pthread_create(&w.thread, NULL, waiter_loop_main, &w) != 0) {
+		out_add(o, "SETUP-FAILED(thread)");
+		return;
+	}
+	usleep(300 * 1000);
+	if (vp->calls("SCardEstablishContext") != base) {
+		out_add(o, "SETUP-FAILED(%ld contexts before the fault; %ld in the counting pass)",
+				vp->calls("SCardEstablishContext"), base);
+		return;
+	}
+	vp->service_lost();
+	usleep(300 * 1000); /* the waiter is in its delayed SCardEstablishContext now */
+	p->f->C_Finalize(NULL); /* leaves the waiter behind after 2 s */
+	out_add(o, "finalize=returned");
+	EVP_PKEY_free(p->pub);
+	p->pub = NULL;
+	dlclose(p->dl);
+	p->dl = NULL;
+	done = waiter_wait_done(&w, 60); /* the renewal is abandoned meanwhile */
+	if (done)
+		pthread_join(w.thread, NULL);
+	out_add(o, "|unload=survived|waiter=%s", done ? "returned" : "STUCK");
+}
+
+/*
  * stress (issue 10 item 3): C_Initialize with CKF_OS_LOCKING_OK, STRESS_SIGNERS threads signing in a
  * loop, each in its own session of the one login, and a thread looping on C_WaitForSlotEvent(0);
  * meanwhile STRESS_ROUNDS faults (a lost service and a 300 ms outage, alternately). Every signer must
@@ -1341,6 +1417,8 @@ run_establish_unload(struct p11 *p, struct vpcsc_api *vp, const char *a, const c
  *   stress            4 signer threads and a C_WaitForSlotEvent thread across 4 faults (run_stress)
  *   establish_unload  dlclose of the module while an abandoned SCardEstablishContext runs
  *                     (run_establish_unload)
+ *   waiter_unload     dlclose of the module right after C_Finalize left a blocked waiter behind
+ *                     (run_waiter_unload)
  *   Entry:CODE:k      the k-th call of SCard<Entry> after sign1 returns SCARD_<CODE> (E_ unless
  *                     given); NO_SERVICE, SERVICE_STOPPED, F_COMM_ERROR also lose the service then;
  *                     INVALID_HANDLE and READER_UNAVAILABLE on a handle call also reset the card (the
@@ -1467,6 +1545,10 @@ run_case(const struct rcase *c, struct outbuf *o)
 	}
 	if (strcmp(c->fault, "establish_unload") == 0) {
 		run_establish_unload(&p, &vp, a, b, o);
+		return;
+	}
+	if (strcmp(c->fault, "waiter_unload") == 0) {
+		run_waiter_unload(&p, &vp, a, b, o);
 		return;
 	}
 
