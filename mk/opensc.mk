@@ -48,7 +48,7 @@ export-patches:
 check-patches:
 	@$(BASH) $(srcdir)/build-aux/patch-queue check '$(OPENSC_TARBALL)' '$(srcdir)/patches'
 
-clean-local: clean-opensc clean-soak clean-module
+clean-local: clean-opensc clean-soak clean-module clean-recovery-valgrind
 clean-opensc:
 	-rm -rf $(OPENSC_DIR) $(abs_top_builddir)/asan $(abs_top_builddir)/patches-werror $(abs_top_builddir)/piv-sm \
 		$(abs_top_builddir)/tsan \

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct rcase *cases;
@@ -167,6 +168,86 @@ out_add(struct outbuf *o, const char *fmt, ...)
 	va_end(ap);
 }
 
+unsigned
+time_scale(void)
+{
+	static unsigned scale;
+
+	if (scale == 0) {
+		const char *env = getenv("RECOVERY_TIME_SCALE");
+		char *end = NULL;
+		long v = env && *env ? strtol(env, &end, 10) : 1;
+
+		if (env && *env && (*end != '\0' || v < 1 || v > 100)) {
+			fprintf(stderr, "RECOVERY_TIME_SCALE=%s: not an integer from 1 to 100; using 1\n", env);
+			v = 1;
+		}
+		scale = (unsigned)v;
+	}
+	return scale;
+}
+
+long
+scaled_ms(long ms)
+{
+	return ms * (long)time_scale();
+}
+
+int
+scaled_ticks(int n)
+{
+	return n * (int)time_scale();
+}
+
+/* The series' defaults (patches 0002 and 0020: PCSC_RESTART_CARD_WAIT_MS, PCSC_ESTABLISH_TIMEOUT_MS,
+ * PCSC_UNKNOWN_PRESENCE_TIMEOUT_MS); restart_card_wait is capped at 60000 by the driver */
+#define RESTART_CARD_WAIT_MS	    2000
+#define ESTABLISH_TIMEOUT_MS	    5000
+#define UNKNOWN_PRESENCE_TIMEOUT_MS 60000
+
+const char *
+pcsc_bounds_conf(char *buf, size_t len, long establish_timeout_ms)
+{
+	long restart = scaled_ms(RESTART_CARD_WAIT_MS);
+
+	if (time_scale() == 1) {
+		if (establish_timeout_ms > 0)
+			snprintf(buf, len, "\t\testablish_timeout = %ld;\n", establish_timeout_ms);
+		else
+			snprintf(buf, len, "%s", "");
+		return buf;
+	}
+	snprintf(buf, len,
+			"\t\trestart_card_wait = %ld;\n\t\testablish_timeout = %ld;\n"
+			"\t\tunknown_presence_timeout = %ld;\n",
+			restart > 60000 ? 60000 : restart,
+			scaled_ms(establish_timeout_ms > 0 ? establish_timeout_ms : ESTABLISH_TIMEOUT_MS),
+			scaled_ms(UNKNOWN_PRESENCE_TIMEOUT_MS));
+	return buf;
+}
+
+static int
+names_hang(const char *expect)
+{
+	const char *p = expect;
+
+	/* fields are separated by '|' and ',', alternatives by " || " */
+	while ((p = strstr(p, "HANG")) != NULL) {
+		int starts = p == expect || strchr("|, ", p[-1]) != NULL;
+		int ends = p[4] == '\0' || strchr("|, ", p[4]) != NULL;
+		if (starts && ends)
+			return 1;
+		p += 4;
+	}
+	return 0;
+}
+
+int
+expects_hang(const struct rcase *c)
+{
+	return names_hang(c->expect_stock) || names_hang(c->expect_patched);
+}
+
 int abnormal_exits;
 
 void
@@ -193,7 +274,7 @@ case_run_isolated(const struct rcase *c, void (*run)(const struct rcase *, struc
 		struct outbuf co;
 		memset(&co, 0, sizeof co);
 		close(fds[0]);
-		alarm(timeout_s);
+		alarm(timeout_s * time_scale());
 		run(c, &co);
 		if (write(fds[1], co.s, strlen(co.s)) < 0)
 			_exit(3);
@@ -229,7 +310,14 @@ case_table_report(void (*run_isolated)(const struct rcase *, struct outbuf *), i
 
 	for (i = 0; i < n_cases; i++) {
 		struct outbuf o;
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		run_isolated(&cases[i], &o);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (getenv("RECOVERY_TIMES") != NULL)
+			fprintf(stderr, "time\t%s\t%.1f\n", cases[i].id,
+					(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		printf("%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", cases[i].id, with_entry_timing ? cases[i].entry : "-",
 				cases[i].fault, with_entry_timing ? cases[i].timing : "-", o.s, cases[i].expect_patched,
 				outcome_matches(cases[i].expect_stock, o.s), outcome_matches(cases[i].expect_patched, o.s));

@@ -47,12 +47,38 @@ struct outbuf {
 /* Appends to the outcome, silently truncated at OUTCOME_MAX */
 void out_add(struct outbuf *o, const char *fmt, ...);
 
+/*
+ * The harness's time scale: $RECOVERY_TIME_SCALE, an integer from 1 (the default) to 100. Under valgrind
+ * (make check-recovery-valgrind sets 10) everything runs 20-50 times slower, but the time a case gives
+ * its code does not: the per-case timeout, the harness's own waits for a thread to block or return, the
+ * libvpcsc delays and outages a case places against OpenSC's bounds, and those bounds in the opensc.conf
+ * a case writes (pcsc_bounds_conf) are multiplied by it. What a case asserts is not scaled.
+ */
+unsigned time_scale(void);
+
+/* ms * time_scale() */
+long scaled_ms(long ms);
+
+/* n * time_scale(): a bound counted in ticks of a fixed length (the harness's 100 ms polls) */
+int scaled_ticks(int n);
+
+/*
+ * The reader_driver pcsc lines that bound OpenSC's own waits in a case's opensc.conf: with a time scale
+ * of 1 only establish_timeout when the case sets one (establish_timeout_ms > 0); else restart_card_wait,
+ * establish_timeout (the case's value or the default) and unknown_presence_timeout, each its default
+ * times the scale. Stock 0.27.1 ignores the three options. Returns buf.
+ */
+const char *pcsc_bounds_conf(char *buf, size_t len, long establish_timeout_ms);
+
+/* Does an expectation (either column) name the outcome HANG, as one whole field? */
+int expects_hang(const struct rcase *c);
+
 /* Children that crashed, hung or exited non-zero (--report exits 1 then if RECOVERY_STRICT is set) */
 extern int abnormal_exits;
 
 /*
  * Runs run(c, o) in a child process (a crash or hang is an outcome, not the end of the suite), killed
- * by SIGALRM after timeout_s seconds, and gives its outcome string in o: "HANG", "CRASH(signal N)",
+ * by SIGALRM after timeout_s * time_scale() seconds, and gives its outcome string in o: "HANG", "CRASH(signal N)",
  * "NO-OUTCOME(exit N)", or the child's outcome with "|exit=N" if it exited non-zero.
  */
 void case_run_isolated(const struct rcase *c, void (*run)(const struct rcase *, struct outbuf *),
@@ -60,7 +86,8 @@ void case_run_isolated(const struct rcase *c, void (*run)(const struct rcase *, 
 
 /*
  * --report: runs every case with run_isolated and prints one line per case: id, entry, fault, timing
- * (both "-" unless with_entry_timing), outcome, expected_patched, matches-stock, matches-patched.
+ * (both "-" unless with_entry_timing), outcome, expected_patched, matches-stock, matches-patched;
+ * with RECOVERY_TIMES set, "time\t<id>\t<seconds>" on stderr after each case.
  * Returns the exit code: 0, or 1 if RECOVERY_STRICT is set and a child ended abnormally.
  */
 int case_table_report(void (*run_isolated)(const struct rcase *, struct outbuf *), int with_entry_timing);

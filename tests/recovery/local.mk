@@ -75,27 +75,18 @@ check-recovery: libvpcsc.la tests/recovery/test_recovery_libopensc_stock$(EXEEXT
 
 .PHONY: check-recovery
 
-## Every case under valgrind (memory errors and definite leaks, in the forked case processes too), on
-## both variants; each case's outcome is still printed, a case with valgrind errors shows "|exit=42".
-RECOVERY_VALGRIND = valgrind -q --error-exitcode=42 --leak-check=full --errors-for-leak-kinds=definite
+## The whole suite (run_suite.sh: stock and patched, judged as in make check) with every program under
+## valgrind memcheck, the harness's times scaled (RECOVERY_TIME_SCALE, default 10); not part of make check.
+## build-aux/check-recovery-valgrind prints the verdicts, the cases that hung/crashed/had memcheck errors
+## ("|exit=42") and every memcheck report; raw output in tests/recovery/valgrind-out/.
 check-recovery-valgrind: libvpcsc.la tests/recovery/test_recovery_libopensc_stock$(EXEEXT) \
 		tests/recovery/test_recovery_libopensc_patched$(EXEEXT) tests/recovery/test_recovery_pkcs11$(EXEEXT) \
 		tests/recovery/librecovery_vcard.la vcard-tool$(EXEEXT)
-	@$(AM_TESTS_ENVIRONMENT) RECOVERY_STRICT=1; export RECOVERY_STRICT; bad=0; \
-	for v in stock patched; do \
-		if [ $$v = stock ]; then prefix=$$OPENSC_STOCK_PREFIX; else prefix=$$OPENSC_PATCHED_PREFIX; fi; \
-		echo "valgrind: libopensc level, $$v"; \
-		$(RECOVERY_VALGRIND) tests/recovery/test_recovery_libopensc_$$v$(EXEEXT) --report \
-			>tests/recovery/valgrind-libopensc-$$v.tsv || bad=1; \
-		echo "valgrind: PKCS#11 level, $$v"; \
-		OPENSC_PREFIX=$$prefix RECOVERY_VARIANT=$$v $(RECOVERY_VALGRIND) tests/recovery/test_recovery_pkcs11$(EXEEXT) \
-			--report >tests/recovery/valgrind-pkcs11-$$v.tsv || bad=1; \
-	done; \
-	awk -F'\t' '$$5 ~ /^(HANG|CRASH|NO-OUTCOME)|exit=/ { print $$1, $$5 }' tests/recovery/valgrind-*.tsv; \
-	if [ $$bad = 0 ]; then echo "valgrind: clean"; else echo "valgrind: errors (see above)"; exit 1; fi
+	@$(AM_TESTS_ENVIRONMENT) $(BASH) $(srcdir)/build-aux/check-recovery-valgrind
 
-CLEANFILES += tests/recovery/valgrind-libopensc-stock.tsv tests/recovery/valgrind-libopensc-patched.tsv \
-	tests/recovery/valgrind-pkcs11-stock.tsv tests/recovery/valgrind-pkcs11-patched.tsv
+clean-recovery-valgrind:
+	-rm -rf $(abs_top_builddir)/tests/recovery/valgrind-out
+.PHONY: clean-recovery-valgrind
 
 .PHONY: check-recovery-valgrind
 

@@ -15,6 +15,10 @@
 #
 # Environment: top_srcdir, top_builddir, VPCSC_LIBRARY, OPENSC_STOCK_PREFIX, OPENSC_PATCHED_PREFIX
 # (set by make), RECOVERY_LIBOPENSC_STOCK/_PATCHED (see below); RECOVERY_CASES=glob to run a subset; RECOVERY_OUT=dir for the raw reports.
+# RECOVERY_WRAPPER: a command line each program runs under (make check-recovery-valgrind: valgrind ...),
+# with RECOVERY_TIME_SCALE (case_table.h) to stretch the harness's waits and timeouts accordingly. A
+# program that exits non-zero but wrote its report (RECOVERY_STRICT: a case crashed, hung or exited
+# non-zero, e.g. valgrind's --error-exitcode) is still judged; the suite then exits 1.
 set -u
 remeasure=0
 [ "${1:-}" = --remeasure-stock ] && remeasure=1
@@ -44,9 +48,14 @@ run_report()
 		echo "run_suite: reusing $out/$name.$variant.tsv" >&2
 		return 0
 	fi
-	"$@" --report >"$out/$name.$variant.tsv" 2>"$out/$name.$variant.err"
+	# shellcheck disable=SC2086 # the wrapper is a command line
+	${RECOVERY_WRAPPER:-} "$@" --report >"$out/$name.$variant.tsv" 2>"$out/$name.$variant.err"
 	local rc=$?
-	if [ $rc -ne 0 ]; then
+	if [ $rc -ne 0 ] && [ -s "$out/$name.$variant.tsv" ]; then
+		echo "run_suite: $name ($variant) exited $rc after its report (a case crashed, hung or exited" \
+			"non-zero); judging it, the suite will fail; see $out/$name.$variant.err" >&2
+		abnormal=1
+	elif [ $rc -ne 0 ]; then
 		echo "run_suite: $name ($variant) failed to run (exit $rc); see $out/$name.$variant.err" >&2
 		tail -n 20 "$out/$name.$variant.err" >&2
 		return 1
@@ -54,6 +63,7 @@ run_report()
 }
 
 ok=1
+abnormal=0
 bin=$top_builddir/tests/recovery
 # RECOVERY_LIBOPENSC_STOCK/_PATCHED: the libopensc-level programs built against another pair of OpenSC
 # builds (make check-recovery-master: OpenSC master)
@@ -135,6 +145,10 @@ echo "cases: $total ($rec recovery, $((total - rec)) baseline); recovery cases f
 echo "reports: $out"
 if [ "$wrong" -ne 0 ]; then
 	echo "run_suite: $wrong case(s) WRONG (a recovery case passing on stock or failing on patched, or a baseline case failing)"
+	exit 1
+fi
+if [ "$abnormal" -ne 0 ]; then
+	echo "run_suite: a program exited non-zero after its report (RECOVERY_STRICT); see $out/*.err"
 	exit 1
 fi
 [ -n "$keep" ] || rm -rf "$out"

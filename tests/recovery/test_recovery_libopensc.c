@@ -60,7 +60,7 @@
 #error "RECOVERY_VARIANT must name the OpenSC variant (stock or patched)"
 #endif
 
-/* Seconds a case may take; a case expected to hang gets a short one */
+/* Seconds a case may take; a case expected to hang gets a short one (both times time_scale()) */
 #define CASE_TIMEOUT_S 20
 #define CASE_HANG_TIMEOUT_S 3
 
@@ -219,7 +219,8 @@ sc_error_name(int r)
 
 /* ------------------------------------------------------------ scenario */
 
-/* How late the restarted service reports the card in service_down_late (pcscd 1.9.9 with vpcd: ~0.4 s) */
+/* How late the restarted service reports the card in service_down_late (pcscd 1.9.9 with vpcd: ~0.4 s),
+ * times time_scale(), as restart_card_wait is (pcsc_bounds_conf) */
 #define LATE_CARD_MS 400
 
 /* The base name a renamed reader gets (the provider lists it as "<name> 00 00") */
@@ -274,7 +275,7 @@ static char workdir[4096];
 static int
 write_conf(const char *pcsc_extra)
 {
-	char path[4200];
+	char path[4200], bounds[256];
 	const char *debug = getenv("RECOVERY_DEBUG");
 	FILE *f;
 
@@ -287,10 +288,10 @@ write_conf(const char *pcsc_extra)
 		fprintf(f, "\tdebug = %d;\n\tdebug_file = \"%s/opensc-debug.log\";\n", atoi(debug), workdir);
 	/* the scripted card is bound by OpenSC's "default" driver only */
 	fprintf(f, "\tcard_drivers = default;\n\tenable_default_driver = true;\n");
-	fprintf(f, "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n%s%s\t}\n", getenv("VPCSC_LIBRARY"),
+	fprintf(f, "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n%s%s%s\t}\n", getenv("VPCSC_LIBRARY"),
 			/* PCSC.framework's semantics: a reset may be a re-insertion */
 			macos_profile ? "\t\treset_may_be_reinsertion = true;\n" : "",
-			pcsc_extra ? pcsc_extra : "");
+			pcsc_bounds_conf(bounds, sizeof bounds, 0), pcsc_extra ? pcsc_extra : "");
 	fprintf(f, "}\n");
 	fclose(f);
 	setenv("OPENSC_CONF", path, 1);
@@ -865,7 +866,7 @@ run_model(const struct rcase *c, struct outbuf *o)
 	} else {
 		run_sequence(&s, s.reader, s.card, o, NULL, model_hook, &m);
 		if (strcmp(c->fault, "service_down_late") == 0)
-			vp.service_up_late(LATE_CARD_MS);
+			vp.service_up_late((unsigned long)scaled_ms(LATE_CARD_MS));
 		else if (strncmp(c->fault, "service_down", 12) == 0)
 			vp.service_up();
 		out_add(o, "|");
@@ -1064,10 +1065,8 @@ run_case_child(const struct rcase *c, struct outbuf *o)
 static void
 run_case_isolated(const struct rcase *c, struct outbuf *o)
 {
-	case_run_isolated(c, run_case_child,
-			strstr(c->expect_stock, "HANG") || strstr(c->expect_patched, "HANG") ? CASE_HANG_TIMEOUT_S
-											     : CASE_TIMEOUT_S,
-			o);
+	/* expects_hang, not strstr: "HANG" is also in every "CHANGED", which gave those cases 3 s */
+	case_run_isolated(c, run_case_child, expects_hang(c) ? CASE_HANG_TIMEOUT_S : CASE_TIMEOUT_S, o);
 }
 
 /* ------------------------------------------------------------ cmocka */

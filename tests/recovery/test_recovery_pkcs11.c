@@ -126,13 +126,14 @@ scenario_json(char *buf, size_t size, const char *a, const char *b, const char *
 			macos_profile ? ", \"profile\": \"macos\"" : "");
 }
 
-/* more lines for the reader_driver pcsc block (a case sets it before write_conf) */
-static const char *pcsc_extra = "";
+/* establish_timeout of the case's reader_driver pcsc block, in ms (0: OpenSC's default; a case sets it
+ * before write_conf); scaled with the other bounds by pcsc_bounds_conf */
+static long establish_timeout_ms;
 
 static int
 write_conf(const char *dir, const char *app_extra, const char *pkcs15_extra, const char *pkcs11_extra)
 {
-	char *path = path_join(dir, "opensc.conf");
+	char *path = path_join(dir, "opensc.conf"), bounds[256];
 	const char *debug = getenv("RECOVERY_DEBUG");
 	FILE *f = fopen(path, "w");
 
@@ -147,7 +148,7 @@ write_conf(const char *dir, const char *app_extra, const char *pkcs15_extra, con
 	fprintf(f, "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n%s%s\t}\n", getenv("VPCSC_LIBRARY"),
 			/* PCSC.framework's semantics: a reset may be a re-insertion */
 			macos_profile ? "\t\treset_may_be_reinsertion = true;\n" : "",
-			pcsc_extra);
+			pcsc_bounds_conf(bounds, sizeof bounds, establish_timeout_ms));
 	fprintf(f, "\tframework pkcs15 {\n%s\t}\n", pkcs15_extra ? pkcs15_extra : "");
 	fprintf(f, "\tpkcs11 {\n%s\t}\n", pkcs11_extra ? pkcs11_extra : "");
 	fprintf(f, "}\n");
@@ -1073,11 +1074,11 @@ run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const ch
 		out_add(o, "SETUP-FAILED(thread)");
 		return;
 	}
-	usleep(300 * 1000); /* let it block */
+	sleep_ms(scaled_ms(300)); /* let it block */
 	base = vp->calls("SCardEstablishContext");
 	base_disc = vp->calls("SCardDisconnect");
 	p->f->C_Finalize(NULL);
-	if (!waiter_wait_done(&w, 50)) {
+	if (!waiter_wait_done(&w, scaled_ticks(50))) {
 		out_add(o, "SETUP-FAILED(waiter stuck without a fault)");
 		return;
 	}
@@ -1087,10 +1088,10 @@ run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const ch
 
 	snprintf(rules, sizeof rules,
 			"{\"trigger\": {\"call\": \"SCardEstablishContext\", \"nth\": %ld},"
-			" \"action\": {\"type\": \"delay\", \"ms\": 1500}},"
+			" \"action\": {\"type\": \"delay\", \"ms\": %ld}},"
 			" {\"trigger\": {\"call\": \"SCardDisconnect\", \"nth\": %ld},"
-			" \"action\": {\"type\": \"delay\", \"ms\": 2500}}",
-			base + 1, base_disc + 1);
+			" \"action\": {\"type\": \"delay\", \"ms\": %ld}}",
+			base + 1, scaled_ms(1500), base_disc + 1, scaled_ms(2500));
 	scenario_json(scen, sizeof scen, a, b, rules);
 	if (vp->reset(scen) != 0) {
 		out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp->last_error());
@@ -1105,7 +1106,7 @@ run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const ch
 		out_add(o, "SETUP-FAILED(thread)");
 		return;
 	}
-	usleep(300 * 1000);
+	sleep_ms(scaled_ms(300));
 	pthread_mutex_lock(&w.mutex);
 	done = w.done;
 	pthread_mutex_unlock(&w.mutex);
@@ -1119,11 +1120,11 @@ run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const ch
 		return;
 	}
 	vp->service_lost();
-	usleep(300 * 1000); /* the waiter is in its delayed SCardEstablishContext now */
+	sleep_ms(scaled_ms(300)); /* the waiter is in its delayed SCardEstablishContext now */
 	p->f->C_Finalize(NULL); /* a hang here ends the case as HANG */
 	out_add(o, "finalize=returned");
 	calls = all_calls(vp);
-	done = waiter_wait_done(&w, 50);
+	done = waiter_wait_done(&w, scaled_ticks(50));
 	if (done)
 		pthread_join(w.thread, NULL);
 	/* OpenSC's state is gone after C_Finalize: a waiter still inside the
@@ -1307,20 +1308,20 @@ run_stress(struct p11 *p, struct vpcsc_api *vp, struct outbuf *o)
 		}
 	}
 	for (i = 0; i < rounds; i++) {
-		sleep_ms(400);
+		sleep_ms(scaled_ms(400));
 		if (i % 2 == 0) {
 			vp->service_lost();
 		} else {
 			vp->service_down(0);
-			sleep_ms(300);
+			sleep_ms(scaled_ms(300));
 			vp->service_up();
 		}
 	}
 	pthread_mutex_lock(&st.mutex);
 	st.faults_done = 1;
 	pthread_mutex_unlock(&st.mutex);
-	/* at most 20 s for every signer to sign twice after the last fault */
-	for (waited = 0; waited < 200; waited++) {
+	/* at most 20 s (times the time scale) for every signer to sign twice after the last fault */
+	for (waited = 0; waited < scaled_ticks(200); waited++) {
 		pthread_mutex_lock(&st.mutex);
 		for (all_done = 1, n = 0; n < STRESS_SIGNERS; n++)
 			all_done &= sg[n].ok_after >= 2;
@@ -1344,7 +1345,7 @@ run_stress(struct p11 *p, struct vpcsc_api *vp, struct outbuf *o)
 	pthread_mutex_lock(&looper.mutex);
 	looper.stop = 1;
 	pthread_mutex_unlock(&looper.mutex);
-	for (waited = 0; waited < 50; waited++) {
+	for (waited = 0; waited < scaled_ticks(50); waited++) {
 		pthread_mutex_lock(&looper.mutex);
 		all_done = looper.done;
 		pthread_mutex_unlock(&looper.mutex);
@@ -1379,8 +1380,8 @@ run_establish_unload(struct p11 *p, struct vpcsc_api *vp, const char *a, const c
 	p->pub = NULL;
 	snprintf(rules, sizeof rules,
 			"{\"trigger\": {\"call\": \"SCardEstablishContext\", \"nth\": %ld},"
-			" \"action\": {\"type\": \"delay\", \"ms\": 2500}}",
-			base + 1);
+			" \"action\": {\"type\": \"delay\", \"ms\": %ld}}",
+			base + 1, scaled_ms(2500));
 	scenario_json(scen, sizeof scen, a, b, rules);
 	if (vp->reset(scen) != 0) {
 		out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp->last_error());
@@ -1396,7 +1397,7 @@ run_establish_unload(struct p11 *p, struct vpcsc_api *vp, const char *a, const c
 	p->pub = NULL;
 	dlclose(p->dl);
 	p->dl = NULL;
-	sleep_ms(3000); /* the delayed call returns meanwhile */
+	sleep_ms(scaled_ms(3000)); /* the delayed call returns meanwhile */
 	out_add(o, "unload=survived");
 }
 
@@ -1528,7 +1529,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 		pkcs15_extra = "\t\tuse_pin_caching = false;\n";
 	if (strcmp(c->fault, "lock_login") == 0)
 		pkcs11_extra = "\t\tlock_login = true;\n";
-	pcsc_extra = strcmp(c->fault, "establish_unload") == 0 ? "\t\testablish_timeout = 500;\n" : "";
+	establish_timeout_ms = strcmp(c->fault, "establish_unload") == 0 ? 500 : 0;
 	if (write_conf(dir, NULL, pkcs15_extra, pkcs11_extra) != 0) {
 		out_add(o, "SETUP-FAILED(conf)");
 		return;
@@ -1714,7 +1715,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 			return;
 		}
 		has_looper = 1;
-		sleep_ms(200); /* let it block */
+		sleep_ms(scaled_ms(200)); /* let it block */
 	}
 	if (strcmp(c->fault, "waiter") == 0 || strcmp(c->fault, "waiter_poll_replaced") == 0) {
 		waiter.f = p.f;
@@ -1725,7 +1726,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 			return;
 		}
 		has_waiter = 1;
-		usleep(200 * 1000); /* let it block */
+		sleep_ms(scaled_ms(200)); /* let it block */
 	}
 
 	/* the fault, between two operations */
@@ -1742,7 +1743,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 	} else if (strcmp(c->fault, "service_down_up_late") == 0) {
 		/* real pcscd reports the card ~0.4 s after it starts */
 		vp.service_down(0);
-		vp.service_up_late(400);
+		vp.service_up_late((unsigned long)scaled_ms(400)); /* as restart_card_wait, scaled */
 	} else if (strcmp(c->fault, "service_down") == 0) {
 		vp.service_down(0);
 	} else if (strcmp(c->fault, "swap") == 0) {
@@ -1798,6 +1799,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 		looper_sample(&looper, &r0, &c0);
 		c0 = process_cpu_s();
 		vp.service_down(0);
+		/* not scaled: the window of the assertion (< 50 returns in 2 s) */
 		sleep_ms(2000); /* this thread sleeps: the process CPU time is the waiter's */
 		looper_sample(&looper, &r1, &c1);
 		c1 = process_cpu_s();
@@ -1806,7 +1808,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 		/* generous: a blocking or backing-off waiter returns a few times at most */
 		out_add(o, "waitloop=%s|", r1 - r0 < 50 ? "FEW" : "SPIN");
 		vp.service_up();
-		sleep_ms(1500);
+		sleep_ms(scaled_ms(1500));
 	} else if (strcmp(c->fault, "swap_new") == 0 || strcmp(c->fault, "swap_back") == 0) {
 		/* consume the events of the setup (the token inserted), so that event= is the swap's */
 		CK_SLOT_ID ev_slot;
@@ -1922,7 +1924,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 		pthread_mutex_lock(&looper.mutex);
 		looper.stop = 1;
 		pthread_mutex_unlock(&looper.mutex);
-		for (i = 0; i < 10 && !done; i++) {
+		for (i = 0; i < scaled_ticks(10) && !done; i++) {
 			sleep_ms(100);
 			pthread_mutex_lock(&looper.mutex);
 			done = looper.done;
@@ -1932,7 +1934,7 @@ run_case(const struct rcase *c, struct outbuf *o)
 	p.f->C_Finalize(NULL);
 	if (has_looper) {
 		int i, done = 0;
-		for (i = 0; i < 50 && !done; i++) {
+		for (i = 0; i < scaled_ticks(50) && !done; i++) {
 			pthread_mutex_lock(&looper.mutex);
 			done = looper.done;
 			pthread_mutex_unlock(&looper.mutex);
@@ -1944,10 +1946,10 @@ run_case(const struct rcase *c, struct outbuf *o)
 		out_add(o, "|waiter=%s", done ? "returned" : "STUCK");
 	}
 	if (has_waiter) {
-		/* C_Finalize cancels the waiter: it must return within 5 s */
+		/* C_Finalize cancels the waiter: it must return within 5 s (times the time scale) */
 		struct timespec ts;
 		int i, done = 0;
-		for (i = 0; i < 50 && !done; i++) {
+		for (i = 0; i < scaled_ticks(50) && !done; i++) {
 			pthread_mutex_lock(&waiter.mutex);
 			done = waiter.done;
 			pthread_mutex_unlock(&waiter.mutex);
@@ -1975,7 +1977,8 @@ run_case(const struct rcase *c, struct outbuf *o)
 static void
 run_case_isolated(const struct rcase *c, struct outbuf *o)
 {
-	/* RECOVERY_CASE_TIMEOUT: more time under a sanitizer (make check-reader-tsan) */
+	/* RECOVERY_CASE_TIMEOUT: more time under a sanitizer (make check-reader-tsan); case_run_isolated
+	 * multiplies it by the time scale */
 	const char *t = getenv("RECOVERY_CASE_TIMEOUT");
 
 	case_run_isolated(c, run_case, t && atoi(t) > 0 ? (unsigned)atoi(t) : CASE_TIMEOUT_S, o);
