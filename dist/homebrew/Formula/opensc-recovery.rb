@@ -41,7 +41,7 @@ class OpenscRecovery < Formula
   # tests: Add unit tests for the PC/SC context recovery
   patch do
     url "file://#{File.expand_path("../patches/0003-tests-Add-unit-tests-for-the-PC-SC-context-recovery.patch", __dir__)}"
-    sha256 "3ea4d11d0193168057e2064106b26e55726ae4e3b73c971bfc2b7cbf18568b8d"
+    sha256 "55c86cf9ea673746cd513ff1bc67916399b1917192a9d000768a9c64fa24c5a8"
   end
 
   # card: Keep a reset pending until the card driver restored the card
@@ -101,7 +101,7 @@ class OpenscRecovery < Formula
   # tests: Add unit tests for the card state restore after a reset
   patch do
     url "file://#{File.expand_path("../patches/0013-tests-Add-unit-tests-for-the-card-state-restore-afte.patch", __dir__)}"
-    sha256 "8a6cc611ab476c72b64f9e0c3e3ccf6930ce2335fc4e7996f0c34b9dbea5e4b9"
+    sha256 "dcb506f1c225007c12a54ff40cf255bd1d1663b20a7d243cf9812dc6d9aa806f"
   end
 
   # pkcs15: Check the token's content before a cached PIN is presented again
@@ -125,49 +125,49 @@ class OpenscRecovery < Formula
   # reader-pcsc, pkcs11: Report a second service loss as unknown for now, not as a removal
   patch do
     url "file://#{File.expand_path("../patches/0017-reader-pcsc-pkcs11-Report-a-second-service-loss-as-u.patch", __dir__)}"
-    sha256 "8845813340faf30ba2153cb9df5b80a7ca6962d3c4765dfbcf41a0142dd7d1b0"
+    sha256 "a86af7f49c226a1ca145bbcb66677361ae22cd8b143aabfc6a19e10013408214"
   end
 
   # pkcs15: Replay a cached PIN after a reset only to a token the card showed to be the same
   patch do
     url "file://#{File.expand_path("../patches/0018-pkcs15-Replay-a-cached-PIN-after-a-reset-only-to-a-t.patch", __dir__)}"
-    sha256 "f7035f596fca45bca22ad51d2f07b0efa959670a7c19c50399a499e3a466a1fd"
+    sha256 "f542be855e6c83e761e649ae34822311fc8caad8d1f86f7101f509af9ac8b2df"
   end
 
   # tests: Add unit tests for the token identity check before a cached PIN is replayed
   patch do
     url "file://#{File.expand_path("../patches/0019-tests-Add-unit-tests-for-the-token-identity-check-be.patch", __dir__)}"
-    sha256 "c52047aa4cf0a7c3588643f24d6bb0e65d7012c3daaeee184a9e6f5176b7ffc3"
+    sha256 "851e2f1152f7749e25b87238116b74efb6c90fe3f7ac707c51dc0b2e18f6693a"
   end
 
   # reader-pcsc: Bound the waiters, the establish calls and the unknown state
   patch do
     url "file://#{File.expand_path("../patches/0020-reader-pcsc-Bound-the-waiters-the-establish-calls-an.patch", __dir__)}"
-    sha256 "217d1aefa4f4fab73c16abe4477d54bca2ce39e78c80ed69bbf2b79b811610d6"
+    sha256 "4a4136ea2de79d0f394c1497cd6cf32e29caca6577981c6a78214d73f7bd2bfc"
   end
 
   # card, reader-pcsc: Check the token's identity only after a reset the service did not watch
   patch do
     url "file://#{File.expand_path("../patches/0021-card-reader-pcsc-Check-the-token-s-identity-only-aft.patch", __dir__)}"
-    sha256 "c80f3247ec65ea04b0d978f343c85ab3c7c63e15630f7e6accd46bc57b60cd55"
+    sha256 "354a1ea985d02161d9f4bb709237496fd0d8961e848068d3b4cf984f86a02b16"
   end
 
   # card: Restore SM after a reset in SM_MODE_ACL too, fail closed when SM was on, keep the ABI
   patch do
     url "file://#{File.expand_path("../patches/0022-card-Restore-SM-after-a-reset-in-SM_MODE_ACL-too-fai.patch", __dir__)}"
-    sha256 "93ed6f4f3a44d3611c4e5ee23dbb83b8f109b4708ed5e0b856d07eeacfaac215"
+    sha256 "60ec2ada13af3807b182f6ae9114ee0c7bfbb9295bb3e720cc2adbd62dc367d0"
   end
 
   # reader-pcsc: A card handle that died with a replaced context is no card change
   patch do
     url "file://#{File.expand_path("../patches/0023-reader-pcsc-A-card-handle-that-died-with-a-replaced-.patch", __dir__)}"
-    sha256 "4dcb09ae3c5b0e5dfa1e24e40bb5e50fbe4069d33d30cdac89a4c2ad78781312"
+    sha256 "fb76122d7ea5bcf1897aeb0052d3200bb0d0dd0b4994242620884ed43705b79b"
   end
 
   # tests: Add unit tests for a context replaced under a presence check
   patch do
     url "file://#{File.expand_path("../patches/0024-tests-Add-unit-tests-for-a-context-replaced-under-a-.patch", __dir__)}"
-    sha256 "e0e12be097e73a021be81ee0f786a73465cdbb171ca974daba8516f2cc9fc40b"
+    sha256 "c9cfc52e14c29e5fe9c5ba17d80418c96cdbb480e70d8d55f6c6dad916a64511"
   end
 
   def install
