@@ -17,7 +17,7 @@ check_PROGRAMS += tests/recovery/test_recovery_libopensc_stock tests/recovery/te
 TESTS += tests/recovery/test_recovery_libopensc_stock tests/recovery/test_recovery_pkcs11_stock.sh \
 	tests/recovery/run_suite.sh
 dist_check_SCRIPTS += tests/recovery/run_suite.sh tests/recovery/test_recovery_pkcs11_stock.sh
-EXTRA_DIST += tests/recovery/matrix.tsv tests/recovery/pkcs11.tsv tests/recovery/README.md tests/recovery/case_table.h
+EXTRA_DIST += tests/recovery/matrix.tsv tests/recovery/pkcs11.tsv tests/recovery/pkcs11.master.tsv tests/recovery/README.md tests/recovery/case_table.h
 
 tests_recovery_test_recovery_libopensc_stock_SOURCES = tests/recovery/test_recovery_libopensc.c tests/recovery/case_table.c
 tests_recovery_test_recovery_libopensc_stock_CPPFLAGS = $(recovery_undefs) -include $(OPENSC_STOCK_SRC)/config.h \
