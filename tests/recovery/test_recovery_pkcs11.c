@@ -1016,6 +1016,41 @@ waiter_wait_done(struct waiter *w, int tenths)
 }
 
 /*
+ * Open, log in, sign1, then start an event thread (waiter_loop_main) and give
+ * it time to block in C_WaitForSlotEvent.
+ */
+static int
+start_blocked_waiter(struct p11 *p, struct waiter *w, struct outbuf *o)
+{
+	memset(w, 0, sizeof *w);
+	if (open_and_sign1(p, o) != 0)
+		return -1;
+	w->f = p->f;
+	pthread_mutex_init(&w->mutex, NULL);
+	if (pthread_create(&w->thread, NULL, waiter_loop_main, w) != 0) {
+		out_add(o, "SETUP-FAILED(thread)");
+		return -1;
+	}
+	sleep_ms(scaled_ms(300)); /* let it block */
+	return 0;
+}
+
+/* The end of a counting pass: C_Finalize ends the waiter, which must return. */
+static int
+end_counting_pass(struct p11 *p, struct waiter *w, struct outbuf *o)
+{
+	p->f->C_Finalize(NULL);
+	if (!waiter_wait_done(w, scaled_ticks(50))) {
+		out_add(o, "SETUP-FAILED(waiter stuck without a fault)");
+		return -1;
+	}
+	pthread_join(w->thread, NULL);
+	EVP_PKEY_free(p->pub);
+	p->pub = NULL;
+	return 0;
+}
+
+/*
  * waiter_poll_replaced, the counting pass: open, log in, sign1, an event thread
  * (waiter_loop_main) until it blocks; the SCardStatus calls made so far. The
  * next SCardStatus after that is the presence check of the main thread's poll.
@@ -1026,25 +1061,11 @@ count_status_until_waiting(struct p11 *p, struct vpcsc_api *vp, struct outbuf *o
 	struct waiter w;
 	long base;
 
-	memset(&w, 0, sizeof w);
-	if (open_and_sign1(p, o) != 0)
+	if (start_blocked_waiter(p, &w, o) != 0)
 		return -1;
-	w.f = p->f;
-	pthread_mutex_init(&w.mutex, NULL);
-	if (pthread_create(&w.thread, NULL, waiter_loop_main, &w) != 0) {
-		out_add(o, "SETUP-FAILED(thread)");
-		return -1;
-	}
-	sleep_ms(300); /* let it block */
 	base = vp->calls("SCardStatus");
-	p->f->C_Finalize(NULL);
-	if (!waiter_wait_done(&w, 50)) {
-		out_add(o, "SETUP-FAILED(waiter stuck without a fault)");
+	if (end_counting_pass(p, &w, o) != 0)
 		return -1;
-	}
-	pthread_join(w.thread, NULL);
-	EVP_PKEY_free(p->pub);
-	p->pub = NULL;
 	return base;
 }
 
@@ -1065,26 +1086,12 @@ run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const ch
 	long base, base_disc, calls;
 	int done;
 
-	memset(&w, 0, sizeof w);
-	if (open_and_sign1(p, o) != 0)
+	if (start_blocked_waiter(p, &w, o) != 0)
 		return;
-	w.f = p->f;
-	pthread_mutex_init(&w.mutex, NULL);
-	if (pthread_create(&w.thread, NULL, waiter_loop_main, &w) != 0) {
-		out_add(o, "SETUP-FAILED(thread)");
-		return;
-	}
-	sleep_ms(scaled_ms(300)); /* let it block */
 	base = vp->calls("SCardEstablishContext");
 	base_disc = vp->calls("SCardDisconnect");
-	p->f->C_Finalize(NULL);
-	if (!waiter_wait_done(&w, scaled_ticks(50))) {
-		out_add(o, "SETUP-FAILED(waiter stuck without a fault)");
+	if (end_counting_pass(p, &w, o) != 0)
 		return;
-	}
-	pthread_join(w.thread, NULL);
-	EVP_PKEY_free(p->pub);
-	p->pub = NULL;
 
 	snprintf(rules, sizeof rules,
 			"{\"trigger\": {\"call\": \"SCardEstablishContext\", \"nth\": %ld},"
@@ -1097,16 +1104,8 @@ run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const ch
 		out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp->last_error());
 		return;
 	}
-	memset(&w, 0, sizeof w);
-	if (open_and_sign1(p, o) != 0)
+	if (start_blocked_waiter(p, &w, o) != 0)
 		return;
-	w.f = p->f;
-	pthread_mutex_init(&w.mutex, NULL);
-	if (pthread_create(&w.thread, NULL, waiter_loop_main, &w) != 0) {
-		out_add(o, "SETUP-FAILED(thread)");
-		return;
-	}
-	sleep_ms(scaled_ms(300));
 	pthread_mutex_lock(&w.mutex);
 	done = w.done;
 	pthread_mutex_unlock(&w.mutex);
@@ -1152,25 +1151,11 @@ run_waiter_unload(struct p11 *p, struct vpcsc_api *vp, const char *a, const char
 	long base;
 	int done;
 
-	memset(&w, 0, sizeof w);
-	if (open_and_sign1(p, o) != 0)
+	if (start_blocked_waiter(p, &w, o) != 0)
 		return;
-	w.f = p->f;
-	pthread_mutex_init(&w.mutex, NULL);
-	if (pthread_create(&w.thread, NULL, waiter_loop_main, &w) != 0) {
-		out_add(o, "SETUP-FAILED(thread)");
-		return;
-	}
-	usleep(300 * 1000); /* let it block */
 	base = vp->calls("SCardEstablishContext");
-	p->f->C_Finalize(NULL);
-	if (!waiter_wait_done(&w, 50)) {
-		out_add(o, "SETUP-FAILED(waiter stuck without a fault)");
+	if (end_counting_pass(p, &w, o) != 0)
 		return;
-	}
-	pthread_join(w.thread, NULL);
-	EVP_PKEY_free(p->pub);
-	p->pub = NULL;
 
 	snprintf(rules, sizeof rules,
 			"{\"trigger\": {\"call\": \"SCardEstablishContext\", \"nth\": %ld},"
@@ -1181,23 +1166,15 @@ run_waiter_unload(struct p11 *p, struct vpcsc_api *vp, const char *a, const char
 		out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp->last_error());
 		return;
 	}
-	memset(&w, 0, sizeof w);
-	if (open_and_sign1(p, o) != 0)
+	if (start_blocked_waiter(p, &w, o) != 0)
 		return;
-	w.f = p->f;
-	pthread_mutex_init(&w.mutex, NULL);
-	if (pthread_create(&w.thread, NULL, waiter_loop_main, &w) != 0) {
-		out_add(o, "SETUP-FAILED(thread)");
-		return;
-	}
-	usleep(300 * 1000);
 	if (vp->calls("SCardEstablishContext") != base) {
 		out_add(o, "SETUP-FAILED(%ld contexts before the fault; %ld in the counting pass)",
 				vp->calls("SCardEstablishContext"), base);
 		return;
 	}
 	vp->service_lost();
-	usleep(300 * 1000); /* the waiter is in its delayed SCardEstablishContext now */
+	sleep_ms(scaled_ms(300)); /* the waiter is in its delayed SCardEstablishContext now */
 	p->f->C_Finalize(NULL); /* leaves the waiter behind after 2 s */
 	out_add(o, "finalize=returned");
 	EVP_PKEY_free(p->pub);
