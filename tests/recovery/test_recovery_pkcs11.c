@@ -1050,6 +1050,21 @@ end_counting_pass(struct p11 *p, struct waiter *w, struct outbuf *o)
 	return 0;
 }
 
+/* The measured pass: the provider re-armed with RULES, then a blocked waiter. */
+static int
+rearm_with_blocked_waiter(struct p11 *p, struct vpcsc_api *vp, const char *a, const char *b, const char *rules,
+		struct waiter *w, struct outbuf *o)
+{
+	char scen[12000];
+
+	scenario_json(scen, sizeof scen, a, b, rules);
+	if (vp->reset(scen) != 0) {
+		out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp->last_error());
+		return -1;
+	}
+	return start_blocked_waiter(p, w, o);
+}
+
 /*
  * waiter_poll_replaced, the counting pass: open, log in, sign1, an event thread
  * (waiter_loop_main) until it blocks; the SCardStatus calls made so far. The
@@ -1081,7 +1096,7 @@ count_status_until_waiting(struct p11 *p, struct vpcsc_api *vp, struct outbuf *o
 static void
 run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const char *b, struct outbuf *o)
 {
-	char scen[12000], rules[512];
+	char rules[512];
 	struct waiter w;
 	long base, base_disc, calls;
 	int done;
@@ -1099,12 +1114,7 @@ run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const ch
 			" {\"trigger\": {\"call\": \"SCardDisconnect\", \"nth\": %ld},"
 			" \"action\": {\"type\": \"delay\", \"ms\": %ld}}",
 			base + 1, scaled_ms(1500), base_disc + 1, scaled_ms(2500));
-	scenario_json(scen, sizeof scen, a, b, rules);
-	if (vp->reset(scen) != 0) {
-		out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp->last_error());
-		return;
-	}
-	if (start_blocked_waiter(p, &w, o) != 0)
+	if (rearm_with_blocked_waiter(p, vp, a, b, rules, &w, o) != 0)
 		return;
 	pthread_mutex_lock(&w.mutex);
 	done = w.done;
@@ -1146,7 +1156,7 @@ run_waiter_finalize(struct p11 *p, struct vpcsc_api *vp, const char *a, const ch
 static void
 run_waiter_unload(struct p11 *p, struct vpcsc_api *vp, const char *a, const char *b, struct outbuf *o)
 {
-	char scen[12000], rules[512];
+	char rules[512];
 	struct waiter w;
 	long base;
 	int done;
@@ -1161,12 +1171,7 @@ run_waiter_unload(struct p11 *p, struct vpcsc_api *vp, const char *a, const char
 			"{\"trigger\": {\"call\": \"SCardEstablishContext\", \"nth\": %ld},"
 			" \"action\": {\"type\": \"delay\", \"ms\": 8000}}",
 			base + 1);
-	scenario_json(scen, sizeof scen, a, b, rules);
-	if (vp->reset(scen) != 0) {
-		out_add(o, "SETUP-FAILED(vpcsc_reset: %s)", vp->last_error());
-		return;
-	}
-	if (start_blocked_waiter(p, &w, o) != 0)
+	if (rearm_with_blocked_waiter(p, vp, a, b, rules, &w, o) != 0)
 		return;
 	if (vp->calls("SCardEstablishContext") != base) {
 		out_add(o, "SETUP-FAILED(%ld contexts before the fault; %ld in the counting pass)",
