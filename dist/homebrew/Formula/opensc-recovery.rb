@@ -143,7 +143,7 @@ class OpenscRecovery < Formula
   # reader-pcsc: Bound the waiters, the establish calls and the unknown state
   patch do
     url "file://#{File.expand_path("../patches/0020-reader-pcsc-Bound-the-waiters-the-establish-calls-an.patch", __dir__)}"
-    sha256 "4a4136ea2de79d0f394c1497cd6cf32e29caca6577981c6a78214d73f7bd2bfc"
+    sha256 "4100638a4cdf44e3b8feb3ea42737053a2f7fd4d9b9a5adf99e0abc83a19b5bc"
   end
 
   # card, reader-pcsc: Check the token's identity only after a reset the service did not watch
@@ -161,7 +161,7 @@ class OpenscRecovery < Formula
   # reader-pcsc: A card handle that died with a replaced context is no card change
   patch do
     url "file://#{File.expand_path("../patches/0023-reader-pcsc-A-card-handle-that-died-with-a-replaced-.patch", __dir__)}"
-    sha256 "fb76122d7ea5bcf1897aeb0052d3200bb0d0dd0b4994242620884ed43705b79b"
+    sha256 "5289bea02200533e9a5af5a3fd827fd1659339377de8e3f9731f2af7b6a0349e"
   end
 
   # tests: Add unit tests for a context replaced under a presence check
