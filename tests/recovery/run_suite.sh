@@ -19,6 +19,8 @@
 # with RECOVERY_TIME_SCALE (case_table.h) to stretch the harness's waits and timeouts accordingly. A
 # program that exits non-zero but wrote its report (RECOVERY_STRICT: a case crashed, hung or exited
 # non-zero, e.g. valgrind's --error-exitcode) is still judged; the suite then exits 1.
+# RECOVERY_STOCK_ENV: VAR=VALUE words (no spaces inside a value) in the environment of the stock
+# variant's programs only.
 # RECOVERY_EXPECT=NAME: the rows of matrix.NAME.tsv / pkcs11.NAME.tsv (same columns; each row's note says why)
 # replace the rows with the same id in matrix.tsv / pkcs11.tsv, for a build whose stock behaviour differs
 # there (make check-recovery-master: RECOVERY_EXPECT=master, OpenSC master). Only the expected outcomes of
@@ -78,8 +80,12 @@ run_report()
 		echo "run_suite: reusing $out/$name.$variant.tsv" >&2
 		return 0
 	fi
+	# RECOVERY_STOCK_ENV: VAR=VALUE words set for the stock variant's programs only (make
+	# check-recovery-asan: stock's sanitizer reports do not abort, they are judged apart)
+	local -a venv=()
+	[ "$variant" != stock ] || read -r -a venv <<<"${RECOVERY_STOCK_ENV:-}"
 	# shellcheck disable=SC2086 # the wrapper is a command line
-	${RECOVERY_WRAPPER:-} "$@" --report >"$out/$name.$variant.tsv" 2>"$out/$name.$variant.err"
+	env ${venv[@]+"${venv[@]}"} ${RECOVERY_WRAPPER:-} "$@" --report >"$out/$name.$variant.tsv" 2>"$out/$name.$variant.err"
 	local rc=$?
 	if [ $rc -ne 0 ] && [ -s "$out/$name.$variant.tsv" ]; then
 		echo "run_suite: $name ($variant) exited $rc after its report (a case crashed, hung or exited" \
