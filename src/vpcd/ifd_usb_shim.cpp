@@ -14,8 +14,13 @@
 // and a second reader (another bus) does not take it.
 //
 // Environment (pcscd's): IFD_SHIM_VPCD_DRIVER (default /usr/lib/pcsc/drivers/serial/libifdvpcd.so),
-// IFD_SHIM_VPCD_DEVICE (default /dev/null:0x8C7B). Test-only code: no exception leaves a C entry point.
+// IFD_SHIM_VPCD_DEVICE (default /dev/null:0x8C7B), IFD_SHIM_POLL_LOG (optional: a file that gets one
+// byte appended at each IFDHICCPresence, i.e. each poll of pcscd's polling thread, so that the harness
+// can unplug right after a poll: tests/e2e/usb_reader.sh usb_reader_wait_poll). Test-only code: no
+// exception leaves a C entry point.
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -198,7 +203,19 @@ RESPONSECODE IFDHControl(DWORD Lun, DWORD dwControlCode, PUCHAR TxBuffer, DWORD 
 
 RESPONSECODE IFDHICCPresence(DWORD Lun)
 {
-	return load() ? vpcd.presence(lun(Lun)) : IFD_COMMUNICATION_ERROR;
+	const RESPONSECODE rv = load() ? vpcd.presence(lun(Lun)) : IFD_COMMUNICATION_ERROR;
+	const char *poll_log = std::getenv("IFD_SHIM_POLL_LOG");
+	if (poll_log && *poll_log) {
+		// after the poll: pcscd's polling thread now sleeps a whole period before it looks again
+		const int fd = open(poll_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			if (write(fd, "p", 1) != 1) {
+				// nothing to do: the harness then waits for the next poll
+			}
+			close(fd);
+		}
+	}
+	return rv;
 }
 
 } // extern "C"

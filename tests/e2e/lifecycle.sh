@@ -60,6 +60,8 @@ e2e_lifecycle_table()
 		;;
 	*)
 		row "  failed inside the gap" gap
+		row "    of which CKR_GENERAL_ERROR" general_error_in_gap
+		row "    by CK_RV, per event" list fail_rv_in_gap ""
 		row "  failed after the service/token back" after
 		;;
 	esac

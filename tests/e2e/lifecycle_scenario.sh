@@ -41,6 +41,10 @@
 # optional E2E_EVENTS (2), E2E_WINDOW (5 s after each event), E2E_GAP, E2E_HANG, E2E_OPENSC_DEBUG.
 # Writes E2E_WORKDIR/result.env: ops_ok, ops_fail, fail_in_gap (between the event and "service back"),
 # fail_after_back, events, events_recovered (a good signature after the event, none failing after it),
+# general_error_in_gap (of fail_in_gap, C_Sign & co. answering CKR_GENERAL_ERROR: a hard failure to
+# NSS and p11-kit, where CKR_TOKEN_NOT_PRESENT means "away for now"), fail_rv_in_gap (per event: the
+# failures in the gap by CK_RV, e.g. 0x5:3,0xe0:9), connect_unavailable (reader-replug: the client's
+# SCardConnect calls pcscd answered SCARD_E_READER_UNAVAILABLE while it removed the reader),
 # first_ok_ms (per event: from "service back" to the first good signature), back_ms (per event: from
 # the event to "service back"), and per mode: activations (socket: pcscd starts caused by clients),
 # cpu_ms (sigstop: client CPU during the hang), max_gap_ms (sigstop: longest time between two good
@@ -86,6 +90,8 @@ write_result()
 		echo "ops_fail=${ops_fail:-0}"
 		echo "fail_in_gap=${fail_in_gap:-0}"
 		echo "fail_after_back=${fail_after_back:-0}"
+		echo "general_error_in_gap=${general_in_gap:-0}"
+		echo "fail_rv_in_gap=(${fail_rv[*]:-})"
 		echo "events_recovered=${recovered:-0}"
 		echo "first_ok_ms=(${first_ok[*]:-})"
 		echo "back_ms=(${back_ms[*]:-})"
@@ -100,6 +106,7 @@ write_result()
 		echo "readers_removed=${readers_removed:-0}"
 		echo "readers_added=${readers_added:-0}"
 		printf 'reader_names=%q\n' "${reader_names:-}"
+		echo "connect_unavailable=${connect_unavailable:-0}"
 		printf 'first_fail_reason=%q\n' "${first_fail_reason:-}"
 	} >"$W/result.env"
 }
@@ -236,6 +243,9 @@ for ((e = 1; e <= events; e++)); do
 	reader-replug)
 		serial=$usb_serial
 		[ "${E2E_REPLUG_SERIAL:-same}" = other ] && serial=REENUM000$((e + 1))
+		# right after a poll of pcscd's polling thread: the removal then takes a whole poll period,
+		# reproducibly, with the reader listed but unavailable (usb_reader.sh usb_reader_wait_poll)
+		usb_reader_wait_poll 2 || harness_log "no poll of pcscd's polling thread seen within 2 s"
 		stops+=("$(harness_now_ms)")
 		usb_reader_mark
 		usb_reader_unplug
@@ -273,21 +283,37 @@ ops_ok=$(grep -c ' OK ' "$log")
 ops_fail=$(grep -c ' FAIL ' "$log")
 first_fail_reason=$(grep -m1 ' FAIL ' "$log" | cut -d' ' -f3-)
 wrong_key=$(grep -c ' FAIL verify ' "$log") # C_Sign returned a signature the first key does not verify
-fail_in_gap=0 fail_after_back=0 recovered=0
-first_ok=() back_ms=()
+fail_in_gap=0 fail_after_back=0 recovered=0 general_in_gap=0
+first_ok=() back_ms=() fail_rv=()
 stops+=("$end")
 for ((e = 0; e < ${#backs[@]}; e++)); do
 	from=${stops[$e]} to=${stops[$((e + 1))]} back=${backs[$e]}
 	if [ "$back" = - ]; then back=$to; back_ms+=(-); else back_ms+=($((back - from))); fi
-	read -r in_gap after first < <(awk -v from="$from" -v back="$back" -v to="$to" '
+	# the client's lines: "<ms> OK", "<ms> FAIL <what> rv=0x<CK_RV> n=<count>"
+	read -r in_gap after first gen rvs < <(awk -v from="$from" -v back="$back" -v to="$to" '
 		$1 >= from && $1 < to && ($2 == "OK" || $2 == "FAIL") {
-			if ($2 == "FAIL") { if ($1 < back) g++; else a++ }
+			if ($2 == "FAIL") {
+				if ($1 < back) {
+					g++
+					rv = "?"
+					for (i = 3; i <= NF; i++)
+						if ($i ~ /^rv=/) rv = substr($i, 4)
+					if (!(rv in n)) order[++k] = rv
+					n[rv]++
+					if (rv == "0x5") gen++
+				} else a++
+			}
 			else if ($1 >= back && first == "") first = $1
 			if ($2 == "OK" && $1 >= back) lastok = $1
 			if ($2 == "FAIL" && first != "") late++
 		}
-		END { print g + 0, a + 0, (first == "" ? "-" : first) (late ? ":late" : "") }' "$log")
+		END {
+			for (i = 1; i <= k; i++) rvs = rvs (i > 1 ? "," : "") order[i] ":" n[order[i]]
+			print g + 0, a + 0, (first == "" ? "-" : first) (late ? ":late" : ""), gen + 0, (k ? rvs : "none")
+		}' "$log")
 	fail_in_gap=$((fail_in_gap + in_gap))
+	general_in_gap=$((general_in_gap + gen))
+	fail_rv+=("$rvs")
 	fail_after_back=$((fail_after_back + after))
 	case $first in
 	-) first_ok+=(-) ;;
@@ -306,6 +332,8 @@ if [ "$mode" = reader-replug ]; then
 	# pcscd's own account of the reader leaving and coming back (hotplug_libudev.c, readerfactory.c)
 	readers_removed=$(grep -c 'HPRemoveDevice() Removing USB device' "$W/pcscd.log")
 	readers_added=$(grep -c 'HPAddDevice() Adding USB device' "$W/pcscd.log")
+	# the client's SCardConnect while pcscd was removing the reader (listed, reference count 0)
+	connect_unavailable=$(grep -c 'CONNECT for client .*rv=SCARD_E_READER_UNAVAILABLE' "$W/pcscd.log")
 	reader_names=$(grep -o 'RFInitializeReader() Attempting startup of .* using' "$W/pcscd.log" |
 		sed -e 's/^RFInitializeReader() Attempting startup of //' -e 's/ using$//' | paste -sd '|')
 fi

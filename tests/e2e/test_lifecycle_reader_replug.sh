@@ -9,6 +9,10 @@
 # is a behaviour test of both variants, not a recovery test: stock 0.27.1 already re-attaches by
 # reader name (reader-pcsc.c pcsc_lock: SCARD_E_READER_UNAVAILABLE / SCARD_E_INVALID_HANDLE →
 # pcsc_connect → SC_ERROR_READER_REATTACHED, card.c sc_lock retries), the series must not lose that.
+# One check is the series' own (issue 13): while pcscd is removing the reader, SCardConnect answers
+# SCARD_E_READER_UNAVAILABLE, which stock maps to SC_ERROR_UNKNOWN, i.e. CKR_GENERAL_ERROR (3 per
+# replug, a hard failure to NSS and p11-kit); the patched variant must report the reader as away for
+# now (CKR_TOKEN_NOT_PRESENT): no CKR_GENERAL_ERROR in the gap. Stock's count is reported.
 # Under another name: test_lifecycle_reader_renamed.sh (make check-lifecycle).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,7 +51,19 @@ check_variant()
 		echo "FAIL: $name: no signature at all"
 		bad=1
 	fi
-	[ $bad = 0 ] && echo "ok: $name: same session, same key, no new login after each of $(e2e_result "$f" events) reader replugs; first good signature $(e2e_result "$f" first_ok_ms) ms after the reader is back; failed: $(e2e_result "$f" fail_in_gap) while it was away, $(e2e_result "$f" fail_after_back) after"
+	local general rvs
+	general=$(e2e_result "$f" general_error_in_gap) rvs=$(e2e_result "$f" fail_rv_in_gap)
+	if [ -z "$general" ]; then
+		echo "FAIL: $name: result.env has no general_error_in_gap"
+		bad=1
+	elif [ "$name" = patched ] && [ "$general" != 0 ]; then
+		echo "FAIL: $name: $general CKR_GENERAL_ERROR while the reader was away (by CK_RV, per replug: $rvs); a reader pcscd is removing must be 'token not present' for now"
+		bad=1
+	elif [ "$name" = patched ] && [ "$(e2e_result "$f" connect_unavailable)" = 0 ]; then
+		echo "FAIL: $name: no SCardConnect of the client met the reader while pcscd removed it (pcscd.log: no CONNECT answered SCARD_E_READER_UNAVAILABLE): 0 CKR_GENERAL_ERROR proves nothing"
+		bad=1
+	fi
+	[ $bad = 0 ] && echo "ok: $name: same session, same key, no new login after each of $(e2e_result "$f" events) reader replugs; first good signature $(e2e_result "$f" first_ok_ms) ms after the reader is back; failed: $(e2e_result "$f" fail_in_gap) while it was away ($general CKR_GENERAL_ERROR; by CK_RV, per replug: $rvs; SCardConnect answered SCARD_E_READER_UNAVAILABLE: $(e2e_result "$f" connect_unavailable)), $(e2e_result "$f" fail_after_back) after"
 	return $bad
 }
 e2e_lifecycle_main reader-replug e2e_lifecycle_check_both

@@ -25,6 +25,13 @@
 #                                 SERIAL "" = no USB serial (the reader name has none)
 #   usb_reader_unplug [BUS]       send "remove" for the device on bus BUS (1) and delete it
 #   usb_reader_mark, usb_reader_wait_log PATTERN SECONDS   until pcscd.log shows PATTERN (after the mark)
+#   usb_reader_wait_poll [SECONDS] until pcscd's polling thread has just polled the reader (the shim
+#                                 appends a byte to USB_READER_POLL_LOG at each IFDHICCPresence). A
+#                                 "remove" right after a poll makes pcscd's removal wait a whole poll
+#                                 period (~0.4 s: EHDestroyEventHandler joins the polling thread, which
+#                                 looks at its stop flag only after its sleep), with the reader still
+#                                 listed but SCARD_E_READER_UNAVAILABLE to SCardConnect and the card
+#                                 handle; without it that window is 0-0.4 s, by the thread's phase.
 
 USB_READER_SYSFS=/sys/devices/software
 declare -A USB_READER_DEVPATH=()
@@ -76,6 +83,8 @@ usb_reader_setup()
 	# no static reader: the only reader is the USB one
 	rm -f "$HARNESS_DIR/reader.conf.d/vpcd"
 	export IFD_SHIM_VPCD_DRIVER=$drv IFD_SHIM_VPCD_DEVICE=/dev/null:$HARNESS_VPCD_PORT
+	USB_READER_POLL_LOG="$HARNESS_DIR/shim-polls"
+	export IFD_SHIM_POLL_LOG=$USB_READER_POLL_LOG
 	# libudev (systemd 252, sd-device.c device_set_syspath) refuses a device directory that is not on
 	# sysfs unless SYSTEMD_DEVICE_VERIFY_SYSFS=0 (systemd's documented switch, docs/ENVIRONMENT.md):
 	# pcscd inherits it, nothing else in pcscd changes.
@@ -122,6 +131,17 @@ usb_reader_wait_log()
 	for ((i = 0; i < s * 20; i++)); do
 		tail -n +"$((USB_READER_MARK + 1))" "$HARNESS_DIR/pcscd.log" | grep -q -e "$pattern" && return 0
 		sleep 0.05
+	done
+	return 1
+}
+
+usb_reader_wait_poll()
+{
+	local s=${1:-2} n0 i
+	n0=$(stat -c %s "$USB_READER_POLL_LOG" 2>/dev/null || echo 0)
+	for ((i = 0; i < s * 200; i++)); do
+		[ "$(stat -c %s "$USB_READER_POLL_LOG" 2>/dev/null || echo 0)" -gt "$n0" ] && return 0
+		sleep 0.005
 	done
 	return 1
 }
