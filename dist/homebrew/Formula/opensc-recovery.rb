@@ -35,19 +35,19 @@ class OpenscRecovery < Formula
   # reader-pcsc: Re-establish the PC/SC context after the service is lost
   patch do
     url "file://#{File.expand_path("../patches/0002-reader-pcsc-Re-establish-the-PC-SC-context-after-the.patch", __dir__)}"
-    sha256 "d3b4e71b994dca4176109b2a2fd1ae1ffabcbd654ed7f471423645c6a304ac3a"
+    sha256 "dd88d1bbcd0e0ce25bd61164d600c3ff9ad1ff79c8960207acf583a2946068f1"
   end
 
   # tests: Add unit tests for the PC/SC context recovery
   patch do
     url "file://#{File.expand_path("../patches/0003-tests-Add-unit-tests-for-the-PC-SC-context-recovery.patch", __dir__)}"
-    sha256 "55c86cf9ea673746cd513ff1bc67916399b1917192a9d000768a9c64fa24c5a8"
+    sha256 "e6b5da15453fa496dfc2ac30c3c18b4800af2f3b3ffa8e559b6bad1baaf64467"
   end
 
   # card: Keep a reset pending until the card driver restored the card
   patch do
     url "file://#{File.expand_path("../patches/0004-card-Keep-a-reset-pending-until-the-card-driver-rest.patch", __dir__)}"
-    sha256 "a41dfcc5e0cf7fde278e72a9bd93b181f4b1105c798144cad99410cf6b95b7b8"
+    sha256 "9a67265b7cafc280cf9ec17f7e6df6d5242b76a743e1b906007f65bb16684acd"
   end
 
   # sm: Let a card driver forbid the fallback to plain APDUs
@@ -107,31 +107,31 @@ class OpenscRecovery < Formula
   # pkcs15: Check the token's content before a cached PIN is presented again
   patch do
     url "file://#{File.expand_path("../patches/0014-pkcs15-Check-the-token-s-content-before-a-cached-PIN.patch", __dir__)}"
-    sha256 "66ebe7ade15f2d262908e50a91957ff85d30a91ba51a78ca29f3da40c11ffab3"
+    sha256 "e7bbb2a955383c1b11b531651fdaf73bb0570012acede7e1bf4e9d8112fa39f3"
   end
 
   # reader-pcsc: Reconnect after macOS's codes for a card that lost power
   patch do
     url "file://#{File.expand_path("../patches/0015-reader-pcsc-Reconnect-after-macOS-s-codes-for-a-card.patch", __dir__)}"
-    sha256 "56d0dcd61e6812322b155368a7f1cf107f4236f28a6d5db618733688f5a5cc79"
+    sha256 "43c1890851c1ad6814df63db4644fb9cb20e23f752e71c0e75913207ec63a203"
   end
 
   # reader-pcsc: Treat a connection reset by pcscd as a lost service
   patch do
     url "file://#{File.expand_path("../patches/0016-reader-pcsc-Treat-a-connection-reset-by-pcscd-as-a-l.patch", __dir__)}"
-    sha256 "70dc917e93f2a5b1e8709f0575a1d6eecee21d6f6836dc8a683bacbd82352105"
+    sha256 "b1fa9651a0036c0369516238cf9ef2ca0aa20aa160abfd5363a48cd9c3580ac6"
   end
 
   # reader-pcsc, pkcs11: Report a second service loss as unknown for now, not as a removal
   patch do
     url "file://#{File.expand_path("../patches/0017-reader-pcsc-pkcs11-Report-a-second-service-loss-as-u.patch", __dir__)}"
-    sha256 "a86af7f49c226a1ca145bbcb66677361ae22cd8b143aabfc6a19e10013408214"
+    sha256 "93b2aad7dc6c63a3525e46fe19ced1dd25339e724f81fbcf4794bd2ab9b3f38b"
   end
 
   # pkcs15: Replay a cached PIN after a reset only to a token the card showed to be the same
   patch do
     url "file://#{File.expand_path("../patches/0018-pkcs15-Replay-a-cached-PIN-after-a-reset-only-to-a-t.patch", __dir__)}"
-    sha256 "f542be855e6c83e761e649ae34822311fc8caad8d1f86f7101f509af9ac8b2df"
+    sha256 "1ad23f79cea932ea74e44842287b13a1838c7ca8c22aeedc02b3fb5c6b7747bd"
   end
 
   # tests: Add unit tests for the token identity check before a cached PIN is replayed
@@ -143,13 +143,13 @@ class OpenscRecovery < Formula
   # reader-pcsc: Bound the waiters, the establish calls and the unknown state
   patch do
     url "file://#{File.expand_path("../patches/0020-reader-pcsc-Bound-the-waiters-the-establish-calls-an.patch", __dir__)}"
-    sha256 "4100638a4cdf44e3b8feb3ea42737053a2f7fd4d9b9a5adf99e0abc83a19b5bc"
+    sha256 "02bce69fb90c5662049d3c8d2f3ad7dc4a429072b8e5500d4e3cfb84fe7a2962"
   end
 
   # card, reader-pcsc: Check the token's identity only after a reset the service did not watch
   patch do
     url "file://#{File.expand_path("../patches/0021-card-reader-pcsc-Check-the-token-s-identity-only-aft.patch", __dir__)}"
-    sha256 "354a1ea985d02161d9f4bb709237496fd0d8961e848068d3b4cf984f86a02b16"
+    sha256 "65bf7a35450a989ec654b9f44bbbd102ebedeedf8616cc150b6841b751cdda64"
   end
 
   # card: Restore SM after a reset in SM_MODE_ACL too, fail closed when SM was on, keep the ABI
@@ -161,13 +161,13 @@ class OpenscRecovery < Formula
   # reader-pcsc: A card handle that died with a replaced context is no card change
   patch do
     url "file://#{File.expand_path("../patches/0023-reader-pcsc-A-card-handle-that-died-with-a-replaced-.patch", __dir__)}"
-    sha256 "5289bea02200533e9a5af5a3fd827fd1659339377de8e3f9731f2af7b6a0349e"
+    sha256 "d5d5cafa067a8d00786528ddc3d6573eda0f5b3ee554f649707e9596ebf35507"
   end
 
   # tests: Add unit tests for a context replaced under a presence check
   patch do
     url "file://#{File.expand_path("../patches/0024-tests-Add-unit-tests-for-a-context-replaced-under-a-.patch", __dir__)}"
-    sha256 "c9cfc52e14c29e5fe9c5ba17d80418c96cdbb480e70d8d55f6c6dad916a64511"
+    sha256 "e1a637faabcd75f9a5dd06614199a1d4d9fca7eaa38fd8463fbf0b7be1788cd2"
   end
 
   def install
