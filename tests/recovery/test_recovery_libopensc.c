@@ -288,10 +288,12 @@ write_conf(const char *pcsc_extra)
 		fprintf(f, "\tdebug = %d;\n\tdebug_file = \"%s/opensc-debug.log\";\n", atoi(debug), workdir);
 	/* the scripted card is bound by OpenSC's "default" driver only */
 	fprintf(f, "\tcard_drivers = default;\n\tenable_default_driver = true;\n");
+	/* the case's own lines before the bounds: scconf takes an option's first value, and a case that
+	 * sets a bound itself (lost_again_loop) must keep it under RECOVERY_TIME_SCALE too */
 	fprintf(f, "\treader_driver pcsc {\n\t\tprovider_library = \"%s\";\n%s%s%s\t}\n", getenv("VPCSC_LIBRARY"),
 			/* PCSC.framework's semantics: a reset may be a re-insertion */
 			macos_profile ? "\t\treset_may_be_reinsertion = true;\n" : "",
-			pcsc_bounds_conf(bounds, sizeof bounds, 0), pcsc_extra ? pcsc_extra : "");
+			pcsc_extra ? pcsc_extra : "", pcsc_bounds_conf(bounds, sizeof bounds, 0));
 	fprintf(f, "}\n");
 	fclose(f);
 	setenv("OPENSC_CONF", path, 1);
