@@ -143,7 +143,7 @@ class OpenscRecovery < Formula
   # reader-pcsc: Bound the waiters, the establish calls and the unknown state
   patch do
     url "file://#{File.expand_path("../patches/0020-reader-pcsc-Bound-the-waiters-the-establish-calls-an.patch", __dir__)}"
-    sha256 "02bce69fb90c5662049d3c8d2f3ad7dc4a429072b8e5500d4e3cfb84fe7a2962"
+    sha256 "947c1bdae840c421540aa696cc7f58b287d3d8d38c94598b66a995ddf50ddab5"
   end
 
   # card, reader-pcsc: Check the token's identity only after a reset the service did not watch
