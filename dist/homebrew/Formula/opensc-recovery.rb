@@ -41,13 +41,13 @@ class OpenscRecovery < Formula
   # tests: Add unit tests for the PC/SC context recovery
   patch do
     url "file://#{File.expand_path("../patches/0003-tests-Add-unit-tests-for-the-PC-SC-context-recovery.patch", __dir__)}"
-    sha256 "e6b5da15453fa496dfc2ac30c3c18b4800af2f3b3ffa8e559b6bad1baaf64467"
+    sha256 "14d0b438e47a7768693b69f75537f5b08c3346c22833a92d62412b2269db50a7"
   end
 
   # card: Keep a reset pending until the card driver restored the card
   patch do
     url "file://#{File.expand_path("../patches/0004-card-Keep-a-reset-pending-until-the-card-driver-rest.patch", __dir__)}"
-    sha256 "9a67265b7cafc280cf9ec17f7e6df6d5242b76a743e1b906007f65bb16684acd"
+    sha256 "59141d56d66db91797a0947d3b9535d9dae7456c633c09facdc3e88c75c54b71"
   end
 
   # sm: Let a card driver forbid the fallback to plain APDUs
@@ -119,13 +119,13 @@ class OpenscRecovery < Formula
   # reader-pcsc: Treat a connection reset by pcscd as a lost service
   patch do
     url "file://#{File.expand_path("../patches/0016-reader-pcsc-Treat-a-connection-reset-by-pcscd-as-a-l.patch", __dir__)}"
-    sha256 "b1fa9651a0036c0369516238cf9ef2ca0aa20aa160abfd5363a48cd9c3580ac6"
+    sha256 "31bacd4eddb81ef2fb835d7ba2d8e5dc3d67c881a6675ffc91dd87b83a7b9524"
   end
 
   # reader-pcsc, pkcs11: Report a second service loss as unknown for now, not as a removal
   patch do
     url "file://#{File.expand_path("../patches/0017-reader-pcsc-pkcs11-Report-a-second-service-loss-as-u.patch", __dir__)}"
-    sha256 "93b2aad7dc6c63a3525e46fe19ced1dd25339e724f81fbcf4794bd2ab9b3f38b"
+    sha256 "2e0f4ea05655ef93391dbad68886c976ab7664def2d924b37aefe8a540c0c8d5"
   end
 
   # pkcs15: Replay a cached PIN after a reset only to a token the card showed to be the same
@@ -143,13 +143,13 @@ class OpenscRecovery < Formula
   # reader-pcsc: Bound the waiters, the establish calls and the unknown state
   patch do
     url "file://#{File.expand_path("../patches/0020-reader-pcsc-Bound-the-waiters-the-establish-calls-an.patch", __dir__)}"
-    sha256 "947c1bdae840c421540aa696cc7f58b287d3d8d38c94598b66a995ddf50ddab5"
+    sha256 "a34b3379932cd0bdb560205aa0ce03d6a3c383238ea20cbc37fbb90c702a35ed"
   end
 
   # card, reader-pcsc: Check the token's identity only after a reset the service did not watch
   patch do
     url "file://#{File.expand_path("../patches/0021-card-reader-pcsc-Check-the-token-s-identity-only-aft.patch", __dir__)}"
-    sha256 "65bf7a35450a989ec654b9f44bbbd102ebedeedf8616cc150b6841b751cdda64"
+    sha256 "305e430797417ed8767f9b5ef769647cbc13976feb02191c7ff8f4b34674f04f"
   end
 
   # card: Restore SM after a reset in SM_MODE_ACL too, fail closed when SM was on, keep the ABI
@@ -167,7 +167,7 @@ class OpenscRecovery < Formula
   # tests: Add unit tests for a context replaced under a presence check
   patch do
     url "file://#{File.expand_path("../patches/0024-tests-Add-unit-tests-for-a-context-replaced-under-a-.patch", __dir__)}"
-    sha256 "e1a637faabcd75f9a5dd06614199a1d4d9fca7eaa38fd8463fbf0b7be1788cd2"
+    sha256 "6786f2de74349de2d30a969bab553665808883f62152315b5f79592fc29e3a82"
   end
 
   def install
