@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The upstream pull-request series (patches/upstream-master/) applies with no fuzz to the pinned OpenSC
 # master snapshot, equals what its patch tree exports, and its changed lines are clean under master's
-# .clang-format; the snapshot is obtained and verified by build-aux/opensc-master-fetch, which refuses
+# .clang-format (and codespell, where installed), and matches the 0.27.1 series topic by topic
+# (build-aux/check-topics); the snapshot is obtained and verified by build-aux/opensc-master-fetch, which refuses
 # a tarball of anything else naming both pinned checksums.
 set -u
 : "${top_srcdir:?}"
@@ -25,5 +26,7 @@ for sum in "$OPENSC_MASTER_TAR_SHA256" "$OPENSC_MASTER_TARGZ_SHA256"; do
 done
 [ ! -e "$tmp/cache/$OPENSC_MASTER_TARBALL" ] || { echo "FAIL: the refused tarball entered the cache"; fail=1; }
 PATCH_QUEUE_DEP3=0 bash "$top_srcdir/build-aux/patch-queue" check "$tarball" "$top_srcdir/patches/upstream-master" || fail=1
+# ... and matches the 0.27.1 series topic by topic (patches/upstream-master/topics)
+bash "$top_srcdir/build-aux/check-topics" "$top_srcdir/patches" "$top_srcdir/patches/upstream-master" || fail=1
 [ $fail = 0 ] && echo "PASS: master series and pin" 
 exit $fail
