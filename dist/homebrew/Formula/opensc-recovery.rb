@@ -149,7 +149,7 @@ class OpenscRecovery < Formula
   # card, reader-pcsc: Check the token's identity only after a reset the service did not watch
   patch do
     url "file://#{File.expand_path("../patches/0021-card-reader-pcsc-Check-the-token-s-identity-only-aft.patch", __dir__)}"
-    sha256 "305e430797417ed8767f9b5ef769647cbc13976feb02191c7ff8f4b34674f04f"
+    sha256 "e5eeeef94a7cfc795e05846904051360cfdd839508aa60fda3156e04dcfdbf5b"
   end
 
   # card: Restore SM after a reset in SM_MODE_ACL too, fail closed when SM was on, keep the ABI
@@ -167,7 +167,7 @@ class OpenscRecovery < Formula
   # tests: Add unit tests for a context replaced under a presence check
   patch do
     url "file://#{File.expand_path("../patches/0024-tests-Add-unit-tests-for-a-context-replaced-under-a-.patch", __dir__)}"
-    sha256 "6786f2de74349de2d30a969bab553665808883f62152315b5f79592fc29e3a82"
+    sha256 "1a8fa9ffd5b87ab40c62964bf3de0cfb961d224ea33e59b7b997146d51bf7772"
   end
 
   def install
