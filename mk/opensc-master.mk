@@ -92,6 +92,7 @@ tests_recovery_test_recovery_libopensc_master_stock_SOURCES = tests/recovery/tes
 tests_recovery_test_recovery_libopensc_master_stock_CPPFLAGS = $(recovery_undefs) \
 	-include $(OPENSC_MASTER_DIR)/stock/src/config.h -I$(OPENSC_MASTER_DIR)/stock/src \
 	-I$(OPENSC_MASTER_DIR)/stock/src/src -DRECOVERY_VARIANT='"stock"'
+$(tests_recovery_test_recovery_libopensc_master_stock_OBJECTS): $(OPENSC_MASTER_DIR)/stock/.installed
 tests_recovery_test_recovery_libopensc_master_stock_CFLAGS = $(recovery_cflags)
 tests_recovery_test_recovery_libopensc_master_stock_LDADD = $(OPENSC_MASTER_STOCK_PREFIX)/lib/libopensc.so $(recovery_libs)
 tests_recovery_test_recovery_libopensc_master_stock_LDFLAGS = -Wl,-rpath,$(OPENSC_MASTER_STOCK_PREFIX)/lib
@@ -102,6 +103,7 @@ tests_recovery_test_recovery_libopensc_master_patched_SOURCES = tests/recovery/t
 tests_recovery_test_recovery_libopensc_master_patched_CPPFLAGS = $(recovery_undefs) \
 	-include $(OPENSC_MASTER_DIR)/patched/src/config.h -I$(OPENSC_MASTER_DIR)/patched/src \
 	-I$(OPENSC_MASTER_DIR)/patched/src/src -DRECOVERY_VARIANT='"patched"'
+$(tests_recovery_test_recovery_libopensc_master_patched_OBJECTS): $(OPENSC_MASTER_DIR)/patched/.installed
 tests_recovery_test_recovery_libopensc_master_patched_CFLAGS = $(recovery_cflags)
 tests_recovery_test_recovery_libopensc_master_patched_LDADD = $(OPENSC_MASTER_PATCHED_PREFIX)/lib/libopensc.so $(recovery_libs)
 tests_recovery_test_recovery_libopensc_master_patched_LDFLAGS = -Wl,-rpath,$(OPENSC_MASTER_PATCHED_PREFIX)/lib

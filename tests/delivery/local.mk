@@ -7,6 +7,7 @@
 check_PROGRAMS += tests/delivery/p11-two-modules
 tests_delivery_p11_two_modules_SOURCES = tests/delivery/p11_two_modules.cpp
 tests_delivery_p11_two_modules_CPPFLAGS = $(AM_CPPFLAGS) -I$(OPENSC_STOCK_SRC)/src/pkcs11
+$(tests_delivery_p11_two_modules_OBJECTS): $(OPENSC_DIR)/stock/.installed
 tests_delivery_p11_two_modules_LDADD = $(LIBS)
 
 # The module is built (once; cached like the OpenSC trees) before the tests run.

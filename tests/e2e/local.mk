@@ -7,6 +7,7 @@
 check_PROGRAMS += tests/e2e/p11-session-loop
 tests_e2e_p11_session_loop_SOURCES = tests/e2e/p11_session_loop.cpp
 tests_e2e_p11_session_loop_CPPFLAGS = $(AM_CPPFLAGS) -I$(OPENSC_STOCK_SRC)/src/pkcs11 $(OPENSSL_CFLAGS)
+$(tests_e2e_p11_session_loop_OBJECTS): $(OPENSC_DIR)/stock/.installed
 tests_e2e_p11_session_loop_LDADD = $(OPENSSL_LIBS) $(LIBS)
 
 # NSS as the caller (Firefox, Thunderbird): SECMOD_LoadUserModule, one login, PK11_Sign in a loop,

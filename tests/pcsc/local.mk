@@ -44,6 +44,7 @@ check_PROGRAMS += tests/pcsc/test_opensc_stock
 TESTS += tests/pcsc/test_opensc_stock
 tests_pcsc_test_opensc_stock_SOURCES = tests/pcsc/test_opensc_stock.c
 tests_pcsc_test_opensc_stock_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -I$(OPENSC_STOCK_SRC)/src -I$(OPENSC_STOCK_SRC)
+$(tests_pcsc_test_opensc_stock_OBJECTS): $(OPENSC_DIR)/stock/.installed
 tests_pcsc_test_opensc_stock_LDFLAGS = -Wl,-rpath,$(OPENSC_STOCK_PREFIX)/lib
 tests_pcsc_test_opensc_stock_LDADD = $(OPENSC_STOCK_PREFIX)/lib/libopensc.so $(CMOCKA_LIBS) $(PTHREAD_LIBS) -ldl
 tests_pcsc_test_opensc_stock_DEPENDENCIES = $(OPENSC_DIR)/stock/.installed libvpcsc.la

@@ -22,6 +22,7 @@ EXTRA_DIST += tests/recovery/matrix.tsv tests/recovery/pkcs11.tsv tests/recovery
 tests_recovery_test_recovery_libopensc_stock_SOURCES = tests/recovery/test_recovery_libopensc.c tests/recovery/case_table.c
 tests_recovery_test_recovery_libopensc_stock_CPPFLAGS = $(recovery_undefs) -include $(OPENSC_STOCK_SRC)/config.h \
 	-I$(OPENSC_STOCK_SRC) -I$(OPENSC_STOCK_SRC)/src -DRECOVERY_VARIANT='"stock"'
+$(tests_recovery_test_recovery_libopensc_stock_OBJECTS): $(OPENSC_DIR)/stock/.installed
 tests_recovery_test_recovery_libopensc_stock_CFLAGS = $(recovery_cflags)
 tests_recovery_test_recovery_libopensc_stock_LDADD = $(OPENSC_STOCK_PREFIX)/lib/libopensc.so $(recovery_libs)
 tests_recovery_test_recovery_libopensc_stock_LDFLAGS = -Wl,-rpath,$(OPENSC_STOCK_PREFIX)/lib
@@ -31,6 +32,7 @@ EXTRA_tests_recovery_test_recovery_libopensc_stock_DEPENDENCIES = $(OPENSC_DIR)/
 tests_recovery_test_recovery_libopensc_patched_SOURCES = tests/recovery/test_recovery_libopensc.c tests/recovery/case_table.c
 tests_recovery_test_recovery_libopensc_patched_CPPFLAGS = $(recovery_undefs) -include $(OPENSC_PATCHED_SRC)/config.h \
 	-I$(OPENSC_PATCHED_SRC) -I$(OPENSC_PATCHED_SRC)/src -DRECOVERY_VARIANT='"patched"'
+$(tests_recovery_test_recovery_libopensc_patched_OBJECTS): $(OPENSC_DIR)/patched/.installed
 tests_recovery_test_recovery_libopensc_patched_CFLAGS = $(recovery_cflags)
 tests_recovery_test_recovery_libopensc_patched_LDADD = $(OPENSC_PATCHED_PREFIX)/lib/libopensc.so $(recovery_libs)
 tests_recovery_test_recovery_libopensc_patched_LDFLAGS = -Wl,-rpath,$(OPENSC_PATCHED_PREFIX)/lib
@@ -66,6 +68,8 @@ tests_recovery_test_recovery_pkcs11_CFLAGS = $(recovery_cflags) -pthread
 tests_recovery_test_recovery_pkcs11_LDADD = $(OPENSSL_LIBS) $(recovery_libs) $(PTHREAD_LIBS)
 EXTRA_tests_recovery_test_recovery_pkcs11_DEPENDENCIES = $(OPENSC_DIR)/stock/.installed libvpcsc.la \
 	tests/recovery/librecovery_vcard.la vcard-tool$(EXEEXT)
+## Its objects need the OpenSC tree for their headers (a clean tree builds it first)
+$(tests_recovery_test_recovery_pkcs11_OBJECTS): $(OPENSC_DIR)/stock/.installed
 
 ## The whole suite on both variants, with the side-by-side table (not part of TESTS yet, see above).
 check-recovery: libvpcsc.la tests/recovery/test_recovery_libopensc_stock$(EXEEXT) \
