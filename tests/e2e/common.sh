@@ -170,7 +170,7 @@ e2e_table()
 			;;
 		esac
 	}
-	printf '%-36s | %-28s | %-28s\n' "" "stock OpenSC 0.27.1" "patched OpenSC 0.27.1"
+	printf '%-36s | %-28s | %-28s\n' "" "stock ${DEMO_OPENSC:-OpenSC 0.27.1}" "patched ${DEMO_OPENSC:-OpenSC 0.27.1}"
 	printf '%-36s-+-%-28s-+-%-28s\n' "------------------------------------" "----------------------------" "----------------------------"
 	printf '%-36s | %-28s | %-28s\n' "signatures OK / failed" "$(col "$s" sigs)" "$(col "$p" sigs)"
 	printf '%-36s | %-28s | %-28s\n' "  of which failed before card back" "$(col "$s" outage)" "$(col "$p" outage)"
