@@ -261,8 +261,13 @@ void test_ifdvpcd_channel_reopened_bridge_reconnects_card_powered_off(void **sta
 	assert_false(f->bridge->card().powered());
 	assert_int_equal(create_channel(f->port), IFD_SUCCESS);
 	f->channel_open = true;
-	assert_true(BridgeThread::wait_for([f] { return f->bridge->bridge().connected(); }));
-	assert_int_equal(f->bridge->bridge().connections(), 2);
+	// As pcscd does, poll presence until the card is there: only a bridge
+	// connected to the new channel makes it present. The bridge may have
+	// reached the old listener once more while it was closing (a connection
+	// counted, then dropped at once), so at least one new connection.
+	assert_true(BridgeThread::wait_for([] { return driver.presence(lun) == IFD_ICC_PRESENT; }));
+	assert_true(f->bridge->bridge().connected());
+	assert_true(f->bridge->bridge().connections() >= 2);
 
 	assert_int_equal(driver.presence(lun), IFD_ICC_PRESENT);
 	power(IFD_POWER_UP);
